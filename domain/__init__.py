@@ -1,0 +1,1 @@
+"""chatmem's domain: models, errors and repository ports; no infrastructure here."""

@@ -1,0 +1,48 @@
+"""Errors chatmem raises: one root, a few kinds that tell the caller what to do."""
+
+from __future__ import annotations
+
+from langgraph.store.base import InvalidNamespaceError as _LangGraphInvalidNamespaceError
+
+
+class ChatMemError(Exception):
+    """Root of every error chatmem raises on purpose."""
+
+
+class ConfigurationError(ChatMemError):
+    """A setting is missing or malformed; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        self.problem = problem
+        super().__init__(f"{variable}: {problem}")
+
+
+class ServiceUnavailableError(ChatMemError):
+    """Redis or PostgreSQL could not be reached; transient, worth retrying."""
+
+    def __init__(self, service: str, target: str, reason: str) -> None:
+        self.service = service
+        self.target = target
+        self.reason = reason
+        super().__init__(f"{service} at {target} is unavailable: {reason}")
+
+
+class InvalidWriteError(ChatMemError, ValueError):
+    """A store write was refused before anything was queued or stored."""
+
+
+class InvalidNamespaceError(InvalidWriteError, _LangGraphInvalidNamespaceError):
+    """A namespace is empty, malformed, or uses the reserved root label.
+
+    It is also langgraph's own InvalidNamespaceError, so code written against
+    langgraph's stores catches it unchanged.
+    """
+
+
+class InvalidValueError(InvalidWriteError):
+    """A value is not a JSON object, cannot be encoded, or is too large."""
+
+
+class PermanentWriteError(ChatMemError):
+    """PostgreSQL refused a write for good; retrying cannot help."""

@@ -1,0 +1,1 @@
+"""Repository ports (checkpointers, stores, chatbots) and their in-memory adapters."""
