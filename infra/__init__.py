@@ -1,0 +1,1 @@
+"""chatmem's infrastructure: settings, logging, clients, servers, savers and stores."""

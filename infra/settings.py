@@ -1,0 +1,162 @@
+"""Every setting chatmem reads from the environment, parsed and checked in one place."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from domain.errors import ConfigurationError
+from infra.redaction import redact_url
+
+LogFormat = Literal["json", "console"]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/chatmem"
+DEFAULT_QUEUE_NAME = "chatmem:queue"
+
+# Every variable Settings reads; the compose file and the docs are checked against it.
+ENV_VARS = (
+    "REDIS_URL",
+    "DATABASE_URL",
+    "CHECKPOINT_TTL_MINUTES",
+    "QUEUE_NAME",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """chatmem's configuration.
+
+    ``redis_url``/``database_url`` are None when the variable is unset: the demo
+    and the tests may then use the local default or an embedded server, the
+    worker never does.
+    """
+
+    redis_url: str | None = None
+    database_url: str | None = None
+    checkpoint_ttl_minutes: float | None = 60.0
+    queue_name: str = DEFAULT_QUEUE_NAME
+    log_level: str = "INFO"
+    log_format: LogFormat = "json"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and check the environment; a bad value raises ConfigurationError."""
+        env = os.environ if env is None else env
+        return cls(
+            redis_url=_url(env, "REDIS_URL", REDIS_SCHEMES),
+            database_url=_url(env, "DATABASE_URL", POSTGRES_SCHEMES),
+            checkpoint_ttl_minutes=_ttl(env, "CHECKPOINT_TTL_MINUTES", default=60.0),
+            queue_name=_queue_name(env, "QUEUE_NAME"),
+            log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
+            log_format=_log_format(env, "LOG_FORMAT"),
+        )
+
+    @property
+    def redis_target(self) -> str:
+        """The Redis URL to use, the local default when REDIS_URL is unset."""
+        return self.redis_url or DEFAULT_REDIS_URL
+
+    @property
+    def database_target(self) -> str:
+        """The PostgreSQL URL to use, the local default when DATABASE_URL is unset."""
+        return self.database_url or DEFAULT_DATABASE_URL
+
+    def describe(self) -> dict[str, str]:
+        """The settings as text, safe to print or log (passwords hidden)."""
+        ttl = self.checkpoint_ttl_minutes
+        return {
+            "REDIS_URL": redact_url(self.redis_url) if self.redis_url else "(unset)",
+            "DATABASE_URL": redact_url(self.database_url) if self.database_url else "(unset)",
+            "CHECKPOINT_TTL_MINUTES": "never" if ttl is None else f"{ttl:g}",
+            "QUEUE_NAME": self.queue_name,
+            "LOG_LEVEL": self.log_level,
+            "LOG_FORMAT": self.log_format,
+        }
+
+
+def _raw(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None or not value.strip():
+        return None
+    return value.strip()
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    value = _raw(env, name)
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # a non-numeric port raises here
+    except ValueError as exc:
+        raise ConfigurationError(name, f"not a valid URL ({redact_url(value)}): {exc}") from None
+    if parts.scheme not in schemes:
+        wanted = ", ".join(f"{s}://" for s in schemes)
+        raise ConfigurationError(
+            name, f"expected a URL starting with {wanted}; got {redact_url(value)!r}"
+        )
+    if parts.scheme != "unix" and not parts.hostname and "host=" not in parts.query:
+        raise ConfigurationError(name, f"the URL names no host: {redact_url(value)!r}")
+    return value
+
+
+def _ttl(env: Mapping[str, str], name: str, default: float) -> float | None:
+    value = _raw(env, name)
+    if value is None:
+        return default
+    if value.lower() in ("none", "never"):
+        return None
+    try:
+        minutes = float(value)
+    except ValueError:
+        raise ConfigurationError(
+            name, f"expected a number of minutes (or 'never'); got {value!r}"
+        ) from None
+    if not 0 < minutes < float("inf"):
+        raise ConfigurationError(
+            name, f"expected a positive number of minutes (or 'never'); got {value!r}"
+        )
+    return minutes
+
+
+def _queue_name(env: Mapping[str, str], name: str) -> str:
+    value = _raw(env, name)
+    if value is None:
+        return DEFAULT_QUEUE_NAME
+    if any(c.isspace() for c in value) or len(value) > 200:
+        raise ConfigurationError(name, f"expected a short name without spaces; got {value!r}")
+    return value
+
+
+def _choice(
+    env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str, *, upper: bool
+) -> str:
+    value = _raw(env, name)
+    if value is None:
+        return default
+    value = value.upper() if upper else value.lower()
+    if value not in allowed:
+        raise ConfigurationError(name, f"expected one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _log_format(env: Mapping[str, str], name: str) -> LogFormat:
+    value = _raw(env, name)
+    if value is None:
+        return "console" if sys.stderr.isatty() else "json"
+    value = value.lower()
+    if value == "json":
+        return "json"
+    if value == "console":
+        return "console"
+    raise ConfigurationError(name, f"expected json or console; got {value!r}")

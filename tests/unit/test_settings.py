@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import ConfigurationError
+from infra.settings import DEFAULT_QUEUE_NAME, ENV_VARS, Settings
+
+
+def test_defaults_when_nothing_is_set() -> None:
+    settings = Settings.from_env({"LOG_FORMAT": "json"})
+    assert settings.redis_url is None
+    assert settings.database_url is None
+    assert settings.redis_target.startswith("redis://127.0.0.1:6379")
+    assert settings.database_target.startswith("postgresql://")
+    assert settings.checkpoint_ttl_minutes == 60
+    assert settings.queue_name == DEFAULT_QUEUE_NAME
+    assert settings.log_level == "INFO"
+
+
+def test_every_variable_is_read() -> None:
+    env = {
+        "REDIS_URL": "rediss://user:pw@cache.example:6380/2",
+        "DATABASE_URL": "postgresql://app:pw@db.example:5432/mem?sslmode=require",
+        "CHECKPOINT_TTL_MINUTES": "15.5",
+        "QUEUE_NAME": "tenant-a:writes",
+        "LOG_LEVEL": "debug",
+        "LOG_FORMAT": "Console",
+    }
+    settings = Settings.from_env(env)
+    assert settings.redis_url == env["REDIS_URL"]
+    assert settings.database_url == env["DATABASE_URL"]
+    assert settings.checkpoint_ttl_minutes == 15.5
+    assert settings.queue_name == "tenant-a:writes"
+    assert settings.log_level == "DEBUG"
+    assert settings.log_format == "console"
+    assert set(env) == set(ENV_VARS)
+
+
+def test_ttl_never_means_no_expiry() -> None:
+    assert Settings.from_env({"CHECKPOINT_TTL_MINUTES": "never"}).checkpoint_ttl_minutes is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("REDIS_URL", "http://localhost:6379"),
+        ("REDIS_URL", "redis://localhost:notaport/0"),
+        ("DATABASE_URL", "mysql://root@localhost/test"),
+        ("DATABASE_URL", "postgresql:///nohost"),
+        ("CHECKPOINT_TTL_MINUTES", "soon"),
+        ("CHECKPOINT_TTL_MINUTES", "-5"),
+        ("CHECKPOINT_TTL_MINUTES", "0"),
+        ("QUEUE_NAME", "has space"),
+        ("LOG_LEVEL", "LOUD"),
+        ("LOG_FORMAT", "xml"),
+    ],
+)
+def test_bad_value_names_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({variable: value})
+    assert caught.value.variable == variable
+    assert str(caught.value).startswith(f"{variable}: ")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("REDIS_URL", "http://user:hunter2@localhost:6379"),
+        ("DATABASE_URL", "mysql://root:hunter2@localhost/test"),
+        ("REDIS_URL", "redis://user:hunter2@localhost:bad/0"),
+    ],
+)
+def test_errors_never_show_the_password(variable: str, value: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({variable: value})
+    assert "hunter2" not in str(caught.value)
+
+
+def test_describe_hides_passwords() -> None:
+    settings = Settings.from_env(
+        {
+            "REDIS_URL": "redis://:hunter2@localhost:6379/0",
+            "DATABASE_URL": "postgresql://app:hunter2@localhost/mem",
+        }
+    )
+    described = settings.describe()
+    assert "hunter2" not in repr(described)
+    assert described["REDIS_URL"] == "redis://:***@localhost:6379/0"
