@@ -1,0 +1,1 @@
+"""Long-term memory stores: PostgreSQL, and the queued (write-behind) store."""

@@ -1,0 +1,94 @@
+"""Versioned writes into chatmem_store: the one rule every writer goes through.
+
+A write lands only where the stored version is older, so a write applied
+twice, or an older write arriving after a newer one, changes nothing. Deletes
+are tombstones (value NULL) that keep their version, so a late put cannot
+resurrect a deleted item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+import orjson
+
+from domain.models import StoreWrite
+from infra.postgres_client import Connection
+
+# One statement for a whole batch: arrays in, unnest, upsert where newer.
+# created_at survives an update of a live item and restarts after a delete or expiry.
+UPSERT_NEWER = """
+INSERT INTO chatmem_store AS s
+    (namespace, key, value, version, created_at, updated_at, expires_at, ttl_minutes)
+SELECT w.namespace, w.key, w.value::jsonb, w.version, w.written_at, w.written_at,
+       w.expires_at, w.ttl_minutes
+FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::timestamptz[],
+            $6::timestamptz[], $7::float8[])
+     AS w(namespace, key, value, version, written_at, expires_at, ttl_minutes)
+ON CONFLICT (namespace, key) DO UPDATE SET
+    value = EXCLUDED.value,
+    version = EXCLUDED.version,
+    created_at = CASE
+        WHEN s.value IS NULL OR (s.expires_at IS NOT NULL AND s.expires_at <= now())
+        THEN EXCLUDED.created_at ELSE s.created_at END,
+    updated_at = EXCLUDED.updated_at,
+    expires_at = EXCLUDED.expires_at,
+    ttl_minutes = EXCLUDED.ttl_minutes
+WHERE s.version < EXCLUDED.version
+"""
+
+
+def namespace_text(namespace: Sequence[str]) -> str:
+    """A namespace as stored: labels joined by '.', which no valid label contains."""
+    return ".".join(namespace)
+
+
+def newest_per_key(writes: Iterable[StoreWrite]) -> list[StoreWrite]:
+    """One write per (namespace, key), the highest version, in (namespace, key) order.
+
+    A fixed order makes concurrent committers lock rows in the same order, so
+    they wait for each other instead of deadlocking.
+    """
+    newest: dict[tuple[str, str], StoreWrite] = {}
+    for write in writes:
+        ident = (namespace_text(write.namespace), write.key)
+        kept = newest.get(ident)
+        if kept is None or write.version > kept.version:
+            newest[ident] = write
+    return [newest[ident] for ident in sorted(newest)]
+
+
+def upsert_arguments(writes: Sequence[StoreWrite]) -> tuple[list[object], ...]:
+    """The array arguments of UPSERT_NEWER for ``writes`` (already deduplicated)."""
+    namespaces: list[object] = []
+    keys: list[object] = []
+    values: list[object] = []
+    versions: list[object] = []
+    written: list[object] = []
+    expires: list[object] = []
+    ttls: list[object] = []
+    for w in writes:
+        namespaces.append(namespace_text(w.namespace))
+        keys.append(w.key)
+        values.append(None if w.value is None else orjson.dumps(w.value).decode())
+        versions.append(w.version)
+        written.append(w.written_at)
+        has_ttl = w.ttl_minutes is not None and w.value is not None
+        expires.append(
+            w.written_at + timedelta(minutes=w.ttl_minutes)
+            if has_ttl and w.ttl_minutes is not None
+            else None
+        )
+        ttls.append(w.ttl_minutes if has_ttl else None)
+    return namespaces, keys, values, versions, written, expires, ttls
+
+
+async def upsert_newer(conn: Connection, writes: Iterable[StoreWrite]) -> int:
+    """Apply ``writes`` in one statement; returns how many rows it changed."""
+    batch = newest_per_key(writes)
+    if not batch:
+        return 0
+    status = await conn.execute(UPSERT_NEWER, *upsert_arguments(batch))
+    # "INSERT 0 <n>": rows inserted or updated; superseded writes are not counted.
+    return int(status.rsplit(" ", 1)[1])
