@@ -1,0 +1,43 @@
+"""Helpers the fixtures and tests share: URLs with a DB or schema, claims, cleanup."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from infra.embedded import process_alive
+
+CLAIM_KEY = "chatmem:test-claim"
+
+
+def with_query(url: str, **params: str) -> str:
+    """``url`` with query parameters set (replacing ones of the same name)."""
+    base, _, old_query = url.partition("?")
+    query = dict(parse_qsl(old_query))
+    query.update(params)
+    # Rebuilt by hand: urlunsplit would drop the '//' of unix:///path.
+    return f"{base}?{urlencode(query)}"
+
+
+def with_redis_db(url: str, db: int) -> str:
+    """A Redis URL that selects database ``db`` (redis://, rediss:// or unix://)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return with_query(url, db=str(db))
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def with_database(url: str, database: str) -> str:
+    """A PostgreSQL DSN naming another database on the same server."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def unique_name(prefix: str) -> str:
+    """A lowercase identifier no other test or session uses."""
+    return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process on this host (a zombie is not)."""
+    return process_alive(pid)
