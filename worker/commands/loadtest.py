@@ -1,0 +1,19 @@
+"""`chatmem loadtest`: Load-test the write queue with simulated chat sessions."""
+
+from __future__ import annotations
+
+import argparse
+
+from infra.settings import Settings
+from worker.commands.unavailable import not_yet
+
+HELP = "Load-test the write queue with simulated chat sessions."
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """No options until the command lands."""
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Not available yet: exit 2."""
+    return not_yet("loadtest")
