@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from langgraph.store.base import InvalidNamespaceError as _LangGraphInvalidNamespaceError
 
 
@@ -46,3 +48,16 @@ class InvalidValueError(InvalidWriteError):
 
 class PermanentWriteError(ChatMemError):
     """PostgreSQL refused a write for good; retrying cannot help."""
+
+
+class InvalidRequestError(ChatMemError, ValueError):
+    """A chat request (query, thread id, user id) is malformed; nothing ran."""
+
+
+class EventLoopThreadError(ChatMemError, asyncio.InvalidStateError):
+    """A blocking method was called on a thread that runs an event loop.
+
+    It would stall the loop, and deadlock a saver bound to that loop; the
+    async twin of the method is the one to call there. It is also asyncio's
+    InvalidStateError, which langgraph's own async savers raise in that case.
+    """
