@@ -1,0 +1,5 @@
+"""The two chatbots chatmem ships: a BI assistant for staff and a shopping assistant."""
+
+from domain.chatbots.client import ClientChatbotRepository
+
+__all__ = ["ClientChatbotRepository"]
