@@ -29,6 +29,7 @@ ENV_VARS = (
     "QUEUE_NAME",
     "LOG_LEVEL",
     "LOG_FORMAT",
+    "CHATMEM_CHAT_MODEL",
 )
 
 
@@ -47,6 +48,8 @@ class Settings:
     queue_name: str = DEFAULT_QUEUE_NAME
     log_level: str = "INFO"
     log_format: LogFormat = "json"
+    # A LangChain chat model ("provider:model") the assistants word replies with; None: rules only.
+    chat_model: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -59,6 +62,7 @@ class Settings:
             queue_name=_queue_name(env, "QUEUE_NAME"),
             log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
             log_format=_log_format(env, "LOG_FORMAT"),
+            chat_model=_chat_model(env, "CHATMEM_CHAT_MODEL"),
         )
 
     @property
@@ -81,6 +85,7 @@ class Settings:
             "QUEUE_NAME": self.queue_name,
             "LOG_LEVEL": self.log_level,
             "LOG_FORMAT": self.log_format,
+            "CHATMEM_CHAT_MODEL": self.chat_model or "(unset: answers from rules, no model)",
         }
 
 
@@ -160,3 +165,12 @@ def _log_format(env: Mapping[str, str], name: str) -> LogFormat:
     if value == "console":
         return "console"
     raise ConfigurationError(name, f"expected json or console; got {value!r}")
+
+
+def _chat_model(env: Mapping[str, str], name: str) -> str | None:
+    value = _raw(env, name)
+    if value is not None and any(c.isspace() for c in value):
+        raise ConfigurationError(
+            name, f"expected a model name such as openai:gpt-4o-mini; got {value!r}"
+        )
+    return value

@@ -15,6 +15,7 @@ def test_defaults_when_nothing_is_set() -> None:
     assert settings.checkpoint_ttl_minutes == 60
     assert settings.queue_name == DEFAULT_QUEUE_NAME
     assert settings.log_level == "INFO"
+    assert settings.chat_model is None
 
 
 def test_every_variable_is_read() -> None:
@@ -25,6 +26,7 @@ def test_every_variable_is_read() -> None:
         "QUEUE_NAME": "tenant-a:writes",
         "LOG_LEVEL": "debug",
         "LOG_FORMAT": "Console",
+        "CHATMEM_CHAT_MODEL": "openai:gpt-4o-mini",
     }
     settings = Settings.from_env(env)
     assert settings.redis_url == env["REDIS_URL"]
@@ -33,6 +35,7 @@ def test_every_variable_is_read() -> None:
     assert settings.queue_name == "tenant-a:writes"
     assert settings.log_level == "DEBUG"
     assert settings.log_format == "console"
+    assert settings.chat_model == "openai:gpt-4o-mini"
     assert set(env) == set(ENV_VARS)
 
 
@@ -53,6 +56,7 @@ def test_ttl_never_means_no_expiry() -> None:
         ("QUEUE_NAME", "has space"),
         ("LOG_LEVEL", "LOUD"),
         ("LOG_FORMAT", "xml"),
+        ("CHATMEM_CHAT_MODEL", "open ai"),
     ],
 )
 def test_bad_value_names_the_variable(variable: str, value: str) -> None:
