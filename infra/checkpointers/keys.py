@@ -43,8 +43,9 @@ def check_thread_id(thread_id: object) -> str:
 
 def configurable(config: RunnableConfig | Mapping[str, Any] | None) -> Mapping[str, Any]:
     """The 'configurable' part of ``config``, or ValueError when it has none."""
-    conf = config.get("configurable") if isinstance(config, Mapping) else None
-    if not isinstance(conf, Mapping) or "thread_id" not in conf:
+    # dict first: an ABC isinstance costs a microsecond on every call.
+    conf = config.get("configurable") if isinstance(config, dict | Mapping) else None
+    if not isinstance(conf, dict | Mapping) or "thread_id" not in conf:
         raise ValueError(f"{MISSING_THREAD_MESSAGE}; config has no thread_id: {config!r}")
     return conf
 

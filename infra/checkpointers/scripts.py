@@ -11,14 +11,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from infra.checkpointers.connections import DirectConnections
+from infra.checkpointers.connections import Arg, MultiplexedConnection
 from infra.checkpointers.lua import SCRIPT_NAMES, source
 from infra.redis_client import RedisClient
 
 # What redis-py raises when the server is away, as opposed to refusing a command.
 UNAVAILABLE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
-Arg = str | bytes | int
 Command = tuple[Arg, ...]
 
 
@@ -27,7 +26,7 @@ class ScriptRunner:
 
     def __init__(self, client: RedisClient) -> None:
         self.client = client
-        self.connections = DirectConnections(client.redis.connection_pool)
+        self.connections = MultiplexedConnection(client.redis.connection_pool)
         self._sources = {name: source(name) for name in SCRIPT_NAMES}
         self._shas = {
             name: hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
@@ -74,19 +73,18 @@ class ScriptRunner:
         """
         if not commands:
             return []
-        async with self.unavailable_as_error():
-            replies = await self._send(commands)
-            if any(isinstance(reply, NoScriptError) for reply in replies):
+        try:
+            replies = await self.connections.pipeline(commands)
+            errors = [reply for reply in replies if isinstance(reply, Exception)]
+            if any(isinstance(error, NoScriptError) for error in errors):
                 await self._load()
-                replies = await self._send(commands)
-        if raise_on_error:
-            for reply in replies:
-                if isinstance(reply, Exception):
-                    raise reply
+                replies = await self.connections.pipeline(commands)
+                errors = [reply for reply in replies if isinstance(reply, Exception)]
+        except UNAVAILABLE_ERRORS as exc:
+            raise self.client.unavailable(exc) from None
+        if raise_on_error and errors:
+            raise errors[0]
         return replies
-
-    async def _send(self, commands: Sequence[Command]) -> list[Any]:
-        return await self.connections.pipeline(commands)
 
     async def aclose(self) -> None:
         """Close the connections this runner opened."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
+from infra.checkpointers.connections import Arg
 from infra.checkpointers.keys import (
     DELTA_FIELD,
     KeyLayout,
@@ -26,7 +27,7 @@ from infra.checkpointers.keys import (
     checkpoint_fields,
     write_field,
 )
-from infra.checkpointers.scripts import Arg, Command, ScriptRunner
+from infra.checkpointers.scripts import Command, ScriptRunner
 from infra.redis_client import RedisClient
 
 # One checkpoint as read.lua returns it: member ('ns\0id'), checkpoint,
