@@ -4,10 +4,11 @@ Each thread owns five keys sharing its ``{thread_id}`` hash tag (see
 ``KeyLayout``); every script works on those five only, so a thread lives in
 one cluster slot and deleting it needs no scan. Each run has one more key,
 listing the threads holding its checkpoints, for ``delete_runs``. A run key
-lives twice the thread TTL, and a thread script reports the runs whose key was
-last extended more than half a TTL ago, so a run key always outlives the
-threads it names (a read that refreshes a thread may come long after a run's
-last write).
+lives twice the thread TTL, and each step that extends a thread reports the
+runs whose key was last extended more than half a TTL ago, so a run key
+always outlives the threads it names (a read that refreshes a thread may come
+long after a run's last write). Without a TTL, run keys are made persistent
+the same way.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from infra.checkpointers.keys import (
 )
 from infra.checkpointers.scripts import Command, ScriptRunner
 from infra.redis_client import RedisClient
+
+# The score of a run whose index key was made persistent (see _thread.lua).
+PERSISTED = -1
 
 # One checkpoint as read.lua returns it: member ('ns\0id'), checkpoint,
 # metadata, manifest, blobs (in manifest order), write members, write values.
@@ -115,7 +119,8 @@ class ThreadStore:
         body: list[Command] = [("HSET", keys[0], *fields), ("ZADD", keys[1], 0, member)]
         run_id = checkpoint.run_id
         if run_id is not None:
-            body += [("ZADD", keys[3], 0, f"{run_id}\0{member}"), ("ZADD", keys[4], now, run_id)]
+            score = now if self.lifetimes.write > 0 else PERSISTED
+            body += [("ZADD", keys[3], 0, f"{run_id}\0{member}"), ("ZADD", keys[4], score, run_id)]
         # The run key first: if the batch is cut short, a run key naming a
         # thread without that run is harmless; the reverse would hide it.
         before = [] if run_id is None else [self._run_touch(run_id, [thread_id])]
@@ -159,11 +164,13 @@ class ThreadStore:
         if ttl > 0:
             touch: list[Command] = [("PEXPIRE", key, ttl) for key in keys]
             touch.append(("ZRANGEBYSCORE", keys[4], "-inf", f"({now - ttl // 2}"))
+            score = now
         else:
             touch = [("PERSIST", key) for key in keys]
+            touch.append(("ZRANGEBYSCORE", keys[4], f"({PERSISTED}", "+inf"))
+            score = PERSISTED
         replies = await self.scripts.pipeline([*before, ("MULTI",), *body, *touch, ("EXEC",)])
-        if ttl > 0:
-            await self._after_touch(thread_id, [now, replies[-1][-1]])
+        await self._after_touch(thread_id, [score, replies[-1][-1]])
 
     async def read_page(self, thread_id: str, ns: str, before: str, count: int) -> list[Entry]:
         """Up to ``count`` checkpoints of ``ns`` with ids below ``before``, newest first."""
@@ -255,12 +262,12 @@ class ThreadStore:
         )
 
     async def _after_touch(self, thread_id: str, touched: list[Any]) -> None:
-        """Extend the run keys a thread script reported as close to outliving nothing."""
-        now, stale = touched
+        """Give the run keys a thread step reported the thread's lifetime, and record it."""
+        score, stale = touched
         if not stale:
             return
         runs = [r.decode() for r in stale]
-        scores: list[Arg] = [x for run in runs for x in (now, run)]
+        scores: list[Arg] = [x for run in runs for x in (score, run)]
         await self.scripts.pipeline(
             [
                 *(self._run_touch(run, [thread_id]) for run in runs),
@@ -283,4 +290,5 @@ def _now_ms() -> int:
 
 
 def _is_delta_refusal(reply: object) -> bool:
-    return isinstance(reply, ResponseError) and str(reply).startswith("DELTA")
+    # Redis 7 puts "ERR " before a script's error code; 6.2 and Valkey may not.
+    return isinstance(reply, ResponseError) and str(reply).removeprefix("ERR ").startswith("DELTA")

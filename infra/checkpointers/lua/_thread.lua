@@ -1,6 +1,7 @@
 -- Prelude of every script that works on one thread. KEYS, all sharing the
 -- thread's {hash tag}: 1 data hash, 2 checkpoint order, 3 write order,
--- 4 run references, 5 when each run's index key was last given a TTL.
+-- 4 run references, 5 how each run's index key last had its lifetime set:
+-- the time in ms it was given a TTL, or -1 once it was made persistent.
 -- Member names: a checkpoint is 'ns\0id', a write 'ns\0id\0task\0idx'.
 -- Field names in the data hash mirror infra/checkpointers/keys.py, which
 -- writes them (puts are MULTI/EXEC transactions, not scripts).
@@ -30,22 +31,25 @@ local function under(key, prefix)
 end
 
 -- ttl > 0: every key of the thread expires ttl ms from now; 0: none expires;
--- < 0: lifetimes stay as they are. A key already set to expire within the
--- last ttl/1000 ms is left alone (a turn makes six calls in a few ms), but a
--- key without a TTL always gets one. Returns the server time and the runs
--- whose index key must have its TTL pushed back so it outlives the thread.
-local function touch(ttl)
+-- < 0: lifetimes stay as they are. Every write sets all five TTLs together,
+-- so for a read the data hash stands for all of them: when its TTL has run
+-- down by less than a thousandth (a turn reads right after the last one
+-- wrote), nothing needs doing. A script that creates keys passes written, so
+-- none is left without a TTL. Returns the score to record and the runs whose
+-- index key must get the same lifetime so it outlives the thread: with a
+-- TTL, those set more than half a TTL ago (or persisted); without, those
+-- not yet persisted.
+local function touch(ttl, written)
   if ttl < 0 then return {0, {}} end
-  local fresh = ttl - math.floor(ttl / 1000)
-  for i = 1, 5 do
-    local left = redis.call('PTTL', KEYS[i])
-    if ttl == 0 then
-      if left >= 0 then redis.call('PERSIST', KEYS[i]) end
-    elseif left == -1 or (left >= 0 and left < fresh) then
-      redis.call('PEXPIRE', KEYS[i], ttl)
-    end
+  local left = written and -1 or redis.call('PTTL', D)
+  if ttl == 0 then
+    if not written and left < 0 then return {0, {}} end
+    for i = 1, 5 do redis.call('PERSIST', KEYS[i]) end
+    return {-1, redis.call('ZRANGEBYSCORE', T, '(-1', '+inf')}
   end
-  if ttl == 0 or redis.call('EXISTS', T) == 0 then return {0, {}} end
+  if left == -2 or left >= ttl - math.floor(ttl / 1000) then return {0, {}} end
+  for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ttl) end
+  if redis.call('EXISTS', T) == 0 then return {0, {}} end
   local now = now_ms()
   return {now, redis.call('ZRANGEBYSCORE', T, '-inf', '(' .. ms(now - math.floor(ttl / 2)))}
 end

@@ -16,7 +16,7 @@ for idx, key in ipairs({C, W, R}) do
 end
 first, last = take(counts[5])
 if last >= first then
-  local now = ms(now_ms())
-  for i = first, last do redis.call('ZADD', T, now, ARGV[i]) end
+  local score = tonumber(ARGV[1]) > 0 and ms(now_ms()) or '-1'
+  for i = first, last do redis.call('ZADD', T, score, ARGV[i]) end
 end
-return touch(tonumber(ARGV[1]))
+return touch(tonumber(ARGV[1]), true)
