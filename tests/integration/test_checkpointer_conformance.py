@@ -17,6 +17,7 @@ async def test_every_conformance_capability_runs_and_passes(redis_url: str) -> N
             yield s
 
     report = await validate(saver)
+    report.print_report()  # shown with pytest -s; the README quotes it
 
     ran = {name for name, result in report.results.items() if result.detected}
     assert ran == {cap.value for cap in ALL_CAPABILITIES}
