@@ -23,8 +23,8 @@ from typing import Any
 
 import hiredis
 from redis.asyncio.connection import ConnectionPool, SSLConnection, UnixDomainSocketConnection
+from redis.exceptions import BusyLoadingError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
 
 Arg = str | bytes | int
 
@@ -45,9 +45,13 @@ def pack(commands: Sequence[Sequence[Arg]]) -> bytes:
     return b"".join(parts)
 
 
-def _reply_error(message: str) -> ResponseError:
+def reply_error(message: str) -> ResponseError | BusyLoadingError:
+    """The exception for an error reply: NOSCRIPT to reload scripts, LOADING as unavailable."""
     if message.startswith("NOSCRIPT"):
         return NoScriptError(message)
+    if message.startswith("LOADING"):
+        # A restarting server: a connection error, as redis-py has it.
+        return BusyLoadingError(message)
     return ResponseError(message)
 
 
@@ -56,7 +60,7 @@ class _Protocol(asyncio.Protocol):
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
-        self._reader = hiredis.Reader(replyError=_reply_error)
+        self._reader = hiredis.Reader(replyError=reply_error)
         self._waiting: deque[tuple[int, list[Any], asyncio.Future[list[Any]]]] = deque()
         self.lost: Exception | None = None
 
@@ -106,7 +110,7 @@ class MultiplexedConnection:
     async def execute(self, *args: Arg) -> Any:
         """Send one command and return its reply; an error reply is raised."""
         reply = (await self.pipeline([args]))[0]
-        if isinstance(reply, ResponseError):
+        if isinstance(reply, Exception):
             raise reply
         return reply
 

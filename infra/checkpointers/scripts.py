@@ -82,6 +82,9 @@ class ScriptRunner:
                 errors = [reply for reply in replies if isinstance(reply, Exception)]
         except UNAVAILABLE_ERRORS as exc:
             raise self.client.unavailable(exc) from None
+        for error in errors:
+            if isinstance(error, UNAVAILABLE_ERRORS):
+                raise self.client.unavailable(error) from None
         if raise_on_error and errors:
             raise errors[0]
         return replies

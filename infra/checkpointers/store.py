@@ -1,14 +1,14 @@
 """A thread's checkpoints in Redis: the atomic steps, their TTLs, and the run index.
 
 Each thread owns five keys sharing its ``{thread_id}`` hash tag (see
-``KeyLayout``); every script works on those five only, so a thread lives in
-one cluster slot and deleting it needs no scan. Each run has one more key,
-listing the threads holding its checkpoints, for ``delete_runs``. A run key
-lives twice the thread TTL, and each step that extends a thread reports the
-runs whose key was last extended more than half a TTL ago, so a run key
-always outlives the threads it names (a read that refreshes a thread may come
-long after a run's last write). Without a TTL, run keys are made persistent
-the same way.
+``KeyLayout``); every script and transaction works on those five only, so a
+thread lives in one cluster slot and deleting it needs no scan. Each run has
+one more key, listing the threads holding its checkpoints, for
+``delete_runs``. A run key lives twice the thread TTL, and each step that
+extends a thread reports the runs whose key was last extended more than half
+a TTL ago, so a run key always outlives the threads it names (a read that
+refreshes a thread may come long after a run's last write). Without a TTL,
+run keys are made persistent the same way.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from redis.asyncio.connection import parse_url
 
 from domain.errors import ServiceUnavailableError
 from infra.checkpointers import RedisCheckpointSaver
+from infra.checkpointers.connections import reply_error
 from infra.checkpointers.keys import MISSING_THREAD_MESSAGE
 from tests.checkpointer_support import chat_graph, chat_turn, keys_under, open_saver, turn_config
 
@@ -187,6 +188,21 @@ async def test_a_put_cut_off_before_exec_leaves_no_trace(
             await saver.aput_writes(generate_config("t1", checkpoint_id="1"), [("ch", 1)], "t")
         await saver.aclose()
     assert await keys_under(redis, "cp-test:cut") == set()
+
+
+async def test_a_server_still_loading_its_data_counts_as_unavailable(redis_url: str) -> None:
+    async with open_saver(redis_url) as saver:
+        connection = saver.store.scripts.connections
+        real = connection.pipeline
+
+        async def loading(commands: Any) -> list[Any]:
+            await real(commands)
+            return [reply_error("LOADING Redis is loading the dataset in memory")] * len(commands)
+
+        connection.pipeline = loading  # type: ignore[method-assign]
+        for call in (saver.aget_tuple(turn_config("t1")), chat_turn(chat_graph(saver), "t1", "hi")):
+            with pytest.raises(ServiceUnavailableError, match="loading"):
+                await call
 
 
 async def test_a_saver_reconnects_after_losing_its_connection(

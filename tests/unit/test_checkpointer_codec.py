@@ -8,6 +8,7 @@ from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from redis.asyncio.connection import Connection
+from redis.exceptions import NoScriptError, ResponseError
 
 from infra.checkpointers.codec import (
     EMPTY_BLOB,
@@ -20,7 +21,8 @@ from infra.checkpointers.codec import (
     uses_delta,
     write_member,
 )
-from infra.checkpointers.connections import pack
+from infra.checkpointers.connections import pack, reply_error
+from infra.checkpointers.scripts import UNAVAILABLE_ERRORS
 from infra.checkpointers.store import Lifetimes
 
 SERDE = JsonPlusSerializer()
@@ -95,6 +97,14 @@ def test_commands_are_packed_as_redis_py_packs_them() -> None:
     commands = [("HSET", "k{t}", "f\0x", b"\xffbin\r\n", 42), ("PING",)]
     expected = b"".join(b"".join(Connection().pack_command(*command)) for command in commands)
     assert pack(commands) == expected
+
+
+def test_error_replies_say_whether_to_reload_scripts_or_call_redis_unavailable() -> None:
+    assert isinstance(reply_error("NOSCRIPT No matching script"), NoScriptError)
+    assert isinstance(reply_error("LOADING Redis is loading the dataset"), UNAVAILABLE_ERRORS)
+    plain = reply_error("ERR wrong number of arguments")
+    assert type(plain) is ResponseError
+    assert not isinstance(plain, UNAVAILABLE_ERRORS)
 
 
 @pytest.mark.parametrize(
