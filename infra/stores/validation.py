@@ -75,6 +75,11 @@ def validate_labels(labels: tuple[Any, ...]) -> None:
                 f"Invalid namespace label {label!r} found in {labels}. "
                 "Namespace labels cannot contain NUL characters."
             )
+        if not _utf8(label):
+            raise InvalidNamespaceError(
+                f"Invalid namespace label {label!r} found in {labels}. "
+                "Namespace labels must be valid Unicode (no lone surrogates)."
+            )
 
 
 def validate_key(key: Any) -> str:
@@ -87,7 +92,18 @@ def validate_key(key: Any) -> str:
         raise InvalidWriteError(f"a key cannot contain NUL characters; got {key!r}")
     if len(key) > MAX_KEY_CHARS:
         raise InvalidWriteError(f"a key is at most {MAX_KEY_CHARS} characters; got {len(key)}")
+    if not _utf8(key):
+        raise InvalidWriteError(f"a key must be valid Unicode (no lone surrogates); got {key!r}")
     return key
+
+
+def _utf8(text: str) -> bool:
+    # PostgreSQL stores text as UTF-8; a lone surrogate would fail deep in the driver.
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def validate_ttl(ttl: Any) -> float | None:
