@@ -9,11 +9,12 @@ resurrect a deleted item.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 import orjson
 
-from domain.models import StoreWrite
+from domain.models import Namespace, StoreWrite
 from infra.postgres_client import Connection
 
 # One statement for a whole batch: arrays in, unnest, upsert where newer.
@@ -92,3 +93,61 @@ async def upsert_newer(conn: Connection, writes: Iterable[StoreWrite]) -> int:
     status = await conn.execute(UPSERT_NEWER, *upsert_arguments(batch))
     # "INSERT 0 <n>": rows inserted or updated; superseded writes are not counted.
     return int(status.rsplit(" ", 1)[1])
+
+
+@dataclass(frozen=True, slots=True)
+class DirectWrite:
+    """A put (``value``: encoded JSON) or delete (``value`` None) that this process applies now."""
+
+    namespace: Namespace
+    key: str
+    value: bytes | None
+    ttl_minutes: float | None
+
+
+# A direct write supersedes whatever is stored: its version is the stored one
+# plus one, or PostgreSQL's clock in microseconds since the epoch when that is
+# higher, which keeps it comparable with queued writes (versioned by the Redis
+# clock at acceptance). Times come from the same clock, so every writer agrees.
+UPSERT_DIRECT = """
+INSERT INTO chatmem_store AS s
+    (namespace, key, value, version, created_at, updated_at, expires_at, ttl_minutes)
+SELECT w.namespace, w.key, w.value::jsonb, c.version, c.at, c.at,
+       c.at + make_interval(secs => w.ttl_minutes * 60), w.ttl_minutes
+FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[])
+     AS w(namespace, key, value, ttl_minutes),
+     (SELECT statement_timestamp() AS at,
+             (extract(epoch FROM statement_timestamp()) * 1000000)::int8 AS version) c
+ON CONFLICT (namespace, key) DO UPDATE SET
+    value = EXCLUDED.value,
+    version = greatest(s.version + 1, EXCLUDED.version),
+    created_at = CASE
+        WHEN s.value IS NULL OR (s.expires_at IS NOT NULL AND s.expires_at <= EXCLUDED.updated_at)
+        THEN EXCLUDED.created_at ELSE s.created_at END,
+    updated_at = EXCLUDED.updated_at,
+    expires_at = EXCLUDED.expires_at,
+    ttl_minutes = EXCLUDED.ttl_minutes
+"""
+
+
+def last_per_key(writes: Iterable[DirectWrite]) -> list[DirectWrite]:
+    """One write per (namespace, key), the last one given, in (namespace, key) order.
+
+    The fixed order keeps concurrent statements from deadlocking (see newest_per_key).
+    """
+    last = {(namespace_text(w.namespace), w.key): w for w in writes}
+    return [last[ident] for ident in sorted(last)]
+
+
+async def upsert_direct(conn: Connection, writes: Iterable[DirectWrite]) -> None:
+    """Apply ``writes`` in one statement, each superseding what is stored (deletes: tombstones)."""
+    batch = last_per_key(writes)
+    if not batch:
+        return
+    await conn.execute(
+        UPSERT_DIRECT,
+        [namespace_text(w.namespace) for w in batch],
+        [w.key for w in batch],
+        [None if w.value is None else w.value.decode() for w in batch],
+        [None if w.value is None else w.ttl_minutes for w in batch],
+    )
