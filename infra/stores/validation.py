@@ -134,9 +134,11 @@ def encode_value(value: Any, *, max_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> byt
         raise InvalidValueError(
             f"the value is {len(encoded)} bytes as JSON; the limit is {max_bytes} bytes"
         )
-    if _ESCAPED_NUL.search(encoded):
+    # The substring tests are cheap and rule out most values before the slower checks.
+    if b"\\u0000" in encoded and _ESCAPED_NUL.search(encoded):
         raise InvalidValueError("the value contains a NUL character (\\u0000), which jsonb refuses")
-    _reject_non_finite(value)
+    if b"null" in encoded:  # where orjson would have put a NaN or an infinity
+        _reject_non_finite(value)
     return encoded
 
 
