@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 from langgraph.store.base import (
     BaseStore,
     GetOp,
@@ -41,6 +42,12 @@ from infra.stores.sweeper import (
 from infra.stores.validation import DEFAULT_MAX_VALUE_BYTES
 from infra.stores.writes import DirectWrite, namespace_text, upsert_direct
 
+# Every statement of the store is an index lookup or an index range. Without
+# this, a plan PostgreSQL caches while the table is still tiny (a sequential
+# scan, a hash join) stays in use as the table grows, until autovacuum next
+# analyses it: gets would slow down from a fraction of a millisecond to many.
+SESSION_SETTINGS = {"enable_seqscan": "off"}
+
 
 async def keep_session(conn: Connection) -> None:
     """Pool reset hook that leaves the session as it is.
@@ -56,7 +63,11 @@ class PostgresStore(BaseStore):
 
     Build it with ``async with PostgresStore.from_url(dsn) as store`` and call
     ``await store.setup()`` once. Sync methods run on the store's event loop
-    from other threads and refuse to run on that loop's own thread.
+    from other threads and refuse to run on that loop's own thread. A client
+    shared with other code should be connected with
+    ``server_settings=SESSION_SETTINGS`` and ``reset=keep_session``; such a
+    store must be closed (``aclose``) before its pool, as it keeps the
+    connections of its group commit checked out.
     """
 
     supports_ttl = True
@@ -74,6 +85,7 @@ class PostgresStore(BaseStore):
         self._loop = asyncio.get_running_loop()
         self.ttl_config = ttl
         self.max_value_bytes = max_value_bytes
+        self._writers = _WriterConnections(client.pool)
         self._batcher: WriteBatcher[DirectWrite] = WriteBatcher(
             self._commit, max_inflight=max_inflight_commits
         )
@@ -97,7 +109,11 @@ class PostgresStore(BaseStore):
     ) -> AsyncIterator[PostgresStore]:
         """A store on its own pool, closed on exit; ``sweep`` runs the sweeper meanwhile."""
         client = await PostgresClient.connect(
-            dsn, min_size=min_size, max_size=max_size, reset=keep_session
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            reset=keep_session,
+            server_settings=SESSION_SETTINGS,
         )
         try:
             store = cls(
@@ -138,6 +154,7 @@ class PostgresStore(BaseStore):
         """Stop the sweeper and wait for writes in flight; the pool stays with its owner."""
         await self.sweeper.stop()
         await self._batcher.wait_idle()
+        await self._writers.close()
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         """Run ``abatch`` on the store's loop from another thread and wait for it."""
@@ -178,8 +195,10 @@ class PostgresStore(BaseStore):
             results[index] = await _list(conn, listing)
 
     async def _commit(self, writes: list[DirectWrite]) -> None:
-        async with self._connection() as conn:
-            await upsert_direct(conn, writes)
+        try:
+            await self._writers.commit(writes)
+        except CONNECTION_ERRORS as exc:
+            raise unavailable(self._client.dsn, exc) from None
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
@@ -230,6 +249,44 @@ class PostgresStore(BaseStore):
         listing = check_listing(op)
         async with self._connection() as conn:
             return await _list(conn, listing)
+
+
+class _WriterConnections:
+    """Connections the group commit keeps checked out between commits.
+
+    Going through the pool costs more client CPU per commit than a commit's
+    own rows; at most ``max_inflight_commits`` connections are held.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._idle: list[asyncpg.pool.PoolConnectionProxy[asyncpg.Record]] = []
+
+    async def commit(self, writes: list[DirectWrite]) -> None:
+        if self._idle:
+            try:
+                await self._run(self._idle.pop(), writes)
+                return
+            except CONNECTION_ERRORS:
+                # The server dropped the held connection meanwhile (a restart, an idle
+                # timeout). Applying a direct write again is harmless: it supersedes again.
+                pass
+        await self._run(await self._pool.acquire(), writes)
+
+    async def _run(
+        self, conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record], writes: list[DirectWrite]
+    ) -> None:
+        try:
+            await upsert_direct(conn, writes)
+        except BaseException:
+            await self._pool.release(conn)  # the pool closes a broken connection
+            raise
+        self._idle.append(conn)
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await self._pool.release(conn)
 
 
 async def _get(

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
-from langgraph.store.base import GetOp, ListNamespacesOp, MatchCondition, SearchOp
+from langgraph.store.base import GetOp, ListNamespacesOp, MatchCondition, PutOp, SearchOp
 
 from domain.errors import InvalidNamespaceError, InvalidWriteError, ServiceUnavailableError
 from infra.migrations import MIGRATIONS
+from infra.stores.ops import check_search
 from infra.stores.postgres import PostgresStore
+from infra.stores.postgres_sql import get_statement, search_statement
 
 HOSTILE = [
     "'; DROP TABLE chatmem_store; --",
@@ -132,6 +135,48 @@ async def test_concurrent_writers_share_commits(store: PostgresStore) -> None:
     assert store.group_commits < 1 + 60 / 4
     found = await store.asearch(("g",), limit=100)
     assert len(found) == 61
+
+
+async def test_plans_cached_while_the_table_is_tiny_are_index_lookups(
+    store: PostgresStore,
+) -> None:
+    # A generic plan made now would be kept as the table grows: it must not scan it all.
+    await store.abatch([PutOp(("p",), f"k{i}", {"v": i}) for i in range(50)])
+    search = check_search(SearchOp(("p",), filter={"v": 1}))
+    statements = [
+        (get_statement(refresh=True, include_dead=False), (["p"], ["k"], [True])),
+        search_statement(search),
+    ]
+    async with store.client.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        for sql, args in statements:
+            await conn.execute(f"PREPARE cached AS {sql}")
+            # A generic plan does not depend on the arguments: NULLs will do.
+            nulls = ", ".join(["NULL"] * len(args))
+            rows = await conn.fetch(f"EXPLAIN EXECUTE cached({nulls})")
+            await conn.execute("DEALLOCATE cached")
+            plan = "\n".join(r[0] for r in rows)
+            assert "chatmem_store_pkey" in plan
+            assert "Seq Scan on chatmem_store" not in plan
+
+
+async def test_writes_recover_when_the_server_drops_the_connections(
+    store: PostgresStore, database_url: str
+) -> None:
+    await store.aput(("r",), "before", {"v": 1})
+    admin = await asyncpg.connect(database_url)
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert killed >= 1
+    await store.aput(("r",), "after", {"v": 2})
+    item = await store.aget(("r",), "after")
+    assert item is not None
+    assert item.value == {"v": 2}
 
 
 async def test_an_unreachable_server_is_a_clear_error() -> None:
