@@ -10,6 +10,7 @@ rule of infra.stores.writes, so they order correctly against queued writes.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -65,9 +66,8 @@ class PostgresStore(BaseStore):
     ``await store.setup()`` once. Sync methods run on the store's event loop
     from other threads and refuse to run on that loop's own thread. A client
     shared with other code should be connected with
-    ``server_settings=SESSION_SETTINGS`` and ``reset=keep_session``; such a
-    store must be closed (``aclose``) before its pool, as it keeps the
-    connections of its group commit checked out.
+    ``server_settings=SESSION_SETTINGS`` and ``reset=keep_session``; close
+    such a store (``aclose``) before its pool.
     """
 
     supports_ttl = True
@@ -197,7 +197,7 @@ class PostgresStore(BaseStore):
     async def _commit(self, writes: list[DirectWrite]) -> None:
         try:
             await self._writers.commit(writes)
-        except CONNECTION_ERRORS as exc:
+        except _DROPPED as exc:
             raise unavailable(self._client.dsn, exc) from None
 
     @asynccontextmanager
@@ -251,23 +251,37 @@ class PostgresStore(BaseStore):
             return await _list(conn, listing)
 
 
+# What using a connection the server has dropped raises; InternalClientError when
+# the driver has read the server's farewell but not yet seen the socket close.
+_DROPPED: tuple[type[BaseException], ...] = (
+    *CONNECTION_ERRORS,
+    asyncpg.exceptions.InternalClientError,
+)
+
+
 class _WriterConnections:
-    """Connections the group commit keeps checked out between commits.
+    """Connections the group commit keeps checked out while writes keep coming.
 
     Going through the pool costs more client CPU per commit than a commit's
-    own rows; at most ``max_inflight_commits`` connections are held.
+    own rows. A connection unused for HOLD_SECONDS goes back to the pool, so
+    an idle store holds none and its pool can close.
     """
+
+    HOLD_SECONDS = 0.2
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._idle: list[asyncpg.pool.PoolConnectionProxy[asyncpg.Record]] = []
+        self._last_used = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._releasing: set[asyncio.Task[None]] = set()
 
     async def commit(self, writes: list[DirectWrite]) -> None:
         if self._idle:
             try:
                 await self._run(self._idle.pop(), writes)
                 return
-            except CONNECTION_ERRORS:
+            except _DROPPED:
                 # The server dropped the held connection meanwhile (a restart, an idle
                 # timeout). Applying a direct write again is harmless: it supersedes again.
                 pass
@@ -282,11 +296,34 @@ class _WriterConnections:
             await self._pool.release(conn)  # the pool closes a broken connection
             raise
         self._idle.append(conn)
+        self._last_used = time.monotonic()
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.HOLD_SECONDS, self._expire)
 
-    async def close(self) -> None:
+    def _expire(self) -> None:
+        self._timer = None
+        if not self._idle:
+            return
+        left = self._last_used + self.HOLD_SECONDS - time.monotonic()
+        if left > 0:
+            self._timer = asyncio.get_running_loop().call_later(left, self._expire)
+            return
+        task = asyncio.get_running_loop().create_task(self._release_idle())
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+
+    async def _release_idle(self) -> None:
         idle, self._idle = self._idle, []
         for conn in idle:
             await self._pool.release(conn)
+
+    async def close(self) -> None:
+        """Give every held connection back to the pool."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        await self._release_idle()
+        await asyncio.gather(*self._releasing, return_exceptions=True)
 
 
 async def _get(

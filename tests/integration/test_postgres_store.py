@@ -11,6 +11,7 @@ from langgraph.store.base import GetOp, ListNamespacesOp, MatchCondition, PutOp,
 
 from domain.errors import InvalidNamespaceError, InvalidWriteError, ServiceUnavailableError
 from infra.migrations import MIGRATIONS
+from infra.postgres_client import PostgresClient
 from infra.stores.ops import check_search
 from infra.stores.postgres import PostgresStore
 from infra.stores.postgres_sql import get_statement, search_statement
@@ -173,10 +174,25 @@ async def test_writes_recover_when_the_server_drops_the_connections(
     finally:
         await admin.close()
     assert killed >= 1
+    await asyncio.sleep(0.05)  # as after a restart: the client has seen the sockets close
     await store.aput(("r",), "after", {"v": 2})
     item = await store.aget(("r",), "after")
     assert item is not None
     assert item.value == {"v": 2}
+
+
+async def test_an_idle_store_gives_its_connections_back_to_a_shared_pool(
+    database_url: str,
+) -> None:
+    client = await PostgresClient.connect(database_url, max_size=3)
+    try:
+        store = PostgresStore(client)
+        await store.setup()
+        await asyncio.gather(*(store.aput(("s",), f"k{i}", {"v": i}) for i in range(20)))
+        assert client.pool.get_idle_size() < client.pool.get_size()
+    finally:
+        # Without aclose: the pool must still close once the store is idle.
+        await asyncio.wait_for(client.close(), 10)
 
 
 async def test_an_unreachable_server_is_a_clear_error() -> None:

@@ -9,8 +9,11 @@ from typing import Any
 
 import asyncpg
 import pytest
+from langgraph.store.base import PutOp
 
 from domain.models import StoreWrite
+from infra.stores import writes
+from infra.stores.ops import check_write
 from infra.stores.postgres import PostgresStore
 from infra.stores.writes import upsert_newer
 
@@ -116,3 +119,14 @@ async def test_created_at_survives_a_queued_update_of_a_direct_put(store: Postgr
     assert item is not None
     assert item.value == {"v": 2}
     assert item.created_at == first["created_at"]
+
+
+async def test_a_group_larger_than_one_statement_lands_whole(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writes, "DIRECT_STATEMENT_BYTES", 100)
+    puts = [PutOp(NS, f"k{i}", {"text": "x" * 60, "i": i}) for i in range(10)]
+    assert len(writes.direct_documents([check_write(p, max_value_bytes=1000) for p in puts])) > 5
+    await store.abatch([*puts, PutOp(NS, "k3", None)])
+    found = {i.key: i.value["i"] for i in await store.asearch(NS, limit=100)}
+    assert found == {f"k{i}": i for i in range(10) if i != 3}
