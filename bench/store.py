@@ -91,6 +91,7 @@ async def measure_round(
     figures.get_ms.append(gets)
 
     async def writer(w: int) -> None:
+        """One of the concurrent writers: its puts one after the other."""
         for i in range(per_writer):
             await store.aput(("bench", tag, "w"), f"w{w}-{i}", _value(i))
 

@@ -10,13 +10,11 @@ rule of infra.stores.writes, so they order correctly against queued writes.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 from langgraph.store.base import (
     BaseStore,
     GetOp,
@@ -41,7 +39,8 @@ from infra.stores.sweeper import (
     SweepResult,
 )
 from infra.stores.validation import DEFAULT_MAX_VALUE_BYTES
-from infra.stores.writes import DirectWrite, namespace_text, upsert_direct
+from infra.stores.writers import DROPPED, WriterConnections
+from infra.stores.writes import DirectWrite, namespace_text
 
 # Every statement of the store is an index lookup or an index range. Without
 # this, a plan PostgreSQL caches while the table is still tiny (a sequential
@@ -85,7 +84,7 @@ class PostgresStore(BaseStore):
         self._loop = asyncio.get_running_loop()
         self.ttl_config = ttl
         self.max_value_bytes = max_value_bytes
-        self._writers = _WriterConnections(client.pool)
+        self._writers = WriterConnections(client.pool)
         self._batcher: WriteBatcher[DirectWrite] = WriteBatcher(
             self._commit, max_inflight=max_inflight_commits
         )
@@ -197,7 +196,7 @@ class PostgresStore(BaseStore):
     async def _commit(self, writes: list[DirectWrite]) -> None:
         try:
             await self._writers.commit(writes)
-        except _DROPPED as exc:
+        except DROPPED as exc:
             raise unavailable(self._client.dsn, exc) from None
 
     @asynccontextmanager
@@ -249,81 +248,6 @@ class PostgresStore(BaseStore):
         listing = check_listing(op)
         async with self._connection() as conn:
             return await _list(conn, listing)
-
-
-# What using a connection the server has dropped raises; InternalClientError when
-# the driver has read the server's farewell but not yet seen the socket close.
-_DROPPED: tuple[type[BaseException], ...] = (
-    *CONNECTION_ERRORS,
-    asyncpg.exceptions.InternalClientError,
-)
-
-
-class _WriterConnections:
-    """Connections the group commit keeps checked out while writes keep coming.
-
-    Going through the pool costs more client CPU per commit than a commit's
-    own rows. A connection unused for HOLD_SECONDS goes back to the pool, so
-    an idle store holds none and its pool can close.
-    """
-
-    HOLD_SECONDS = 0.2
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-        self._idle: list[asyncpg.pool.PoolConnectionProxy[asyncpg.Record]] = []
-        self._last_used = 0.0
-        self._timer: asyncio.TimerHandle | None = None
-        self._releasing: set[asyncio.Task[None]] = set()
-
-    async def commit(self, writes: list[DirectWrite]) -> None:
-        if self._idle:
-            try:
-                await self._run(self._idle.pop(), writes)
-                return
-            except _DROPPED:
-                # The server dropped the held connection meanwhile (a restart, an idle
-                # timeout). Applying a direct write again is harmless: it supersedes again.
-                pass
-        await self._run(await self._pool.acquire(), writes)
-
-    async def _run(
-        self, conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record], writes: list[DirectWrite]
-    ) -> None:
-        try:
-            await upsert_direct(conn, writes)
-        except BaseException:
-            await self._pool.release(conn)  # the pool closes a broken connection
-            raise
-        self._idle.append(conn)
-        self._last_used = time.monotonic()
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.HOLD_SECONDS, self._expire)
-
-    def _expire(self) -> None:
-        self._timer = None
-        if not self._idle:
-            return
-        left = self._last_used + self.HOLD_SECONDS - time.monotonic()
-        if left > 0:
-            self._timer = asyncio.get_running_loop().call_later(left, self._expire)
-            return
-        task = asyncio.get_running_loop().create_task(self._release_idle())
-        self._releasing.add(task)
-        task.add_done_callback(self._releasing.discard)
-
-    async def _release_idle(self) -> None:
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            await self._pool.release(conn)
-
-    async def close(self) -> None:
-        """Give every held connection back to the pool."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        await self._release_idle()
-        await asyncio.gather(*self._releasing, return_exceptions=True)
 
 
 async def _get(
