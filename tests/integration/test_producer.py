@@ -14,19 +14,6 @@ from infra.redis_client import RedisClient
 from infra.stores.jobs import FUNCTION_NAME, decode_ops, deserialize_job
 from infra.stores.keys import QueueKeys
 from infra.stores.producer import WriteProducer, encode_delete, encode_put
-from tests.support import unique_name
-
-
-@pytest.fixture
-def keys() -> QueueKeys:
-    return QueueKeys(unique_name("chatmem:test-queue"))
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[RedisClient]:
-    client = RedisClient.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

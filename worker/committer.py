@@ -1,0 +1,161 @@
+"""Group commit: the writes of every job in flight go to PostgreSQL together.
+
+Jobs hand their writes to one GroupCommitter and wait. While a commit runs,
+the writes of the jobs arriving meanwhile gather; the next commit takes them
+all: one statement (infra.stores.writes.upsert_newer), one transaction, then
+one Redis call that clears the pending entries the commit made durable. A
+job's wait ends only after both, so a job completes only once its writes are
+committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from redis.exceptions import RedisError
+
+from domain.models import StoreWrite
+from infra.logs import get_logger
+from infra.postgres_client import CONNECTION_ERRORS, PostgresClient, unavailable
+from infra.redis_client import RedisClient
+from infra.stores.keys import QueueKeys
+from infra.stores.scripts import CLEAR_PENDING_SCRIPT, clear_call
+from infra.stores.writes import newest_per_key, upsert_newer
+
+log = get_logger(__name__)
+
+# A bound on one statement, so one commit stays short even with a deep backlog.
+MAX_WRITES_PER_COMMIT = 16_384
+
+
+@dataclass(slots=True)
+class _Job:
+    job_id: str
+    writes: Sequence[StoreWrite]
+    done: asyncio.Future[None]
+
+
+@dataclass(slots=True)
+class CommitStats:
+    """What a committer has done so far (statements counted by the committer itself)."""
+
+    commits: int = 0
+    statements: int = 0
+    writes: int = 0
+    rows_changed: int = 0
+
+
+class GroupCommitter:
+    """Merges the writes of concurrent jobs into one commit at a time."""
+
+    def __init__(
+        self,
+        postgres: PostgresClient,
+        redis: RedisClient,
+        keys: QueueKeys,
+        *,
+        max_writes_per_commit: int = MAX_WRITES_PER_COMMIT,
+    ) -> None:
+        self._postgres = postgres
+        self._redis = redis
+        self._clear = redis.redis.register_script(CLEAR_PENDING_SCRIPT)
+        self._keys = keys
+        self._max_writes = max_writes_per_commit
+        self._waiting: list[_Job] = []
+        self._drainer: asyncio.Task[None] | None = None
+        self.stats = CommitStats()
+
+    async def commit(self, job_id: str, writes: Sequence[StoreWrite]) -> None:
+        """Return once ``writes`` are committed and their pending entries cleared."""
+        job = _Job(job_id, writes, asyncio.get_running_loop().create_future())
+        self._waiting.append(job)
+        if self._drainer is None:
+            # A context of its own: the job that happens to start the drain must
+            # not lend its job_id to the log lines of every later commit.
+            self._drainer = asyncio.create_task(self._drain(), context=contextvars.Context())
+        await job.done
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                group = self._take_group()
+                await self._commit_group(group)
+        finally:
+            self._drainer = None
+
+    def _take_group(self) -> list[_Job]:
+        count = 0
+        total = 0
+        for job in self._waiting:
+            total += len(job.writes)
+            if count and total > self._max_writes:
+                break
+            count += 1
+        group, self._waiting = self._waiting[:count], self._waiting[count:]
+        return group
+
+    async def _commit_group(self, group: list[_Job]) -> None:
+        try:
+            await self._persist(group)
+        except asyncpg.PostgresError as exc:
+            if len(group) == 1:
+                _fail(group, exc)
+                return
+            # One job's writes sank the statement: commit each job alone, so the
+            # others go through and only the offending job fails.
+            log.warning("store_commit_split", jobs=len(group), error=str(exc))
+            for job in group:
+                try:
+                    await self._persist([job])
+                except Exception as single:
+                    _fail([job], single)
+        except Exception as exc:
+            _fail(group, exc)
+
+    async def _persist(self, group: list[_Job]) -> None:
+        started = time.perf_counter()
+        ops = sum(len(job.writes) for job in group)
+        writes = newest_per_key(w for job in group for w in job.writes)
+        try:
+            async with self._postgres.pool.acquire() as conn:
+                changed = await upsert_newer(conn, writes)
+        except CONNECTION_ERRORS as exc:
+            raise unavailable(self._postgres.dsn, exc) from exc
+        self.stats.statements += 1
+        keys, args = clear_call(self._keys, writes)
+        try:
+            await self._clear(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            raise self._redis.unavailable(exc) from None
+        self.stats.commits += 1
+        self.stats.writes += len(writes)
+        self.stats.rows_changed += changed
+        for job in group:
+            if not job.done.done():
+                job.done.set_result(None)
+        log.info(
+            "store_writes_persisted",
+            jobs=len(group),
+            job_ids=[job.job_id for job in group],
+            ops=ops,
+            writes=len(writes),
+            rows_changed=changed,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+    async def aclose(self) -> None:
+        """Let the commit in flight, and those waiting behind it, finish."""
+        drainer = self._drainer
+        if drainer is not None:
+            await asyncio.gather(drainer, return_exceptions=True)
+
+
+def _fail(group: list[_Job], exc: BaseException) -> None:
+    for job in group:
+        if not job.done.done():
+            job.done.set_exception(exc)
