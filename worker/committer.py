@@ -19,9 +19,10 @@ from dataclasses import dataclass
 import asyncpg
 from redis.exceptions import RedisError
 
+from domain.errors import ServiceUnavailableError
 from domain.models import StoreWrite
 from infra.logs import get_logger
-from infra.postgres_client import CONNECTION_ERRORS, PostgresClient, unavailable
+from infra.postgres_client import CONNECTION_ERRORS, Connection, PostgresClient, unavailable
 from infra.redis_client import RedisClient
 from infra.stores.keys import QueueKeys
 from infra.stores.scripts import CLEAR_PENDING_SCRIPT, clear_call
@@ -30,7 +31,11 @@ from infra.stores.writes import newest_per_key, upsert_newer
 log = get_logger(__name__)
 
 # A bound on one statement, so one commit stays short even with a deep backlog.
-MAX_WRITES_PER_COMMIT = 16_384
+MAX_WRITES_PER_COMMIT = 4096
+# Commits in flight at once: while one waits for PostgreSQL (its WAL flush
+# above all), the next group is encoded and sent. Rows are locked in key
+# order by every statement, so concurrent commits wait, never deadlock.
+MAX_CONCURRENT_COMMITS = 3
 
 
 @dataclass(slots=True)
@@ -51,7 +56,11 @@ class CommitStats:
 
 
 class GroupCommitter:
-    """Merges the writes of concurrent jobs into one commit at a time."""
+    """Merges the writes of concurrent jobs into few commits, a few in flight at once.
+
+    A commit takes every job waiting when it starts, so under load each
+    statement carries the writes of many jobs; when idle a job commits at once.
+    """
 
     def __init__(
         self,
@@ -60,33 +69,45 @@ class GroupCommitter:
         keys: QueueKeys,
         *,
         max_writes_per_commit: int = MAX_WRITES_PER_COMMIT,
+        max_concurrent_commits: int = MAX_CONCURRENT_COMMITS,
     ) -> None:
         self._postgres = postgres
         self._redis = redis
         self._clear = redis.redis.register_script(CLEAR_PENDING_SCRIPT)
         self._keys = keys
         self._max_writes = max_writes_per_commit
+        self._max_drainers = max_concurrent_commits
         self._waiting: list[_Job] = []
-        self._drainer: asyncio.Task[None] | None = None
+        self._drainers: set[asyncio.Task[None]] = set()
         self.stats = CommitStats()
 
     async def commit(self, job_id: str, writes: Sequence[StoreWrite]) -> None:
         """Return once ``writes`` are committed and their pending entries cleared."""
         job = _Job(job_id, writes, asyncio.get_running_loop().create_future())
         self._waiting.append(job)
-        if self._drainer is None:
-            # A context of its own: the job that happens to start the drain must
+        if len(self._drainers) < self._max_drainers:
+            # A context of its own: the job that happens to start a drainer must
             # not lend its job_id to the log lines of every later commit.
-            self._drainer = asyncio.create_task(self._drain(), context=contextvars.Context())
+            drainer = asyncio.create_task(self._drain(), context=contextvars.Context())
+            self._drainers.add(drainer)
+            drainer.add_done_callback(self._drainers.discard)
         await job.done
 
     async def _drain(self) -> None:
+        while self._waiting:
+            await self._drain_on_one_connection()
+
+    async def _drain_on_one_connection(self) -> None:
+        # One connection for as long as jobs keep coming: acquiring and releasing
+        # per commit would cost a round trip (and a reset) each time.
         try:
-            while self._waiting:
-                group = self._take_group()
-                await self._commit_group(group)
-        finally:
-            self._drainer = None
+            async with self._postgres.pool.acquire() as conn:
+                while self._waiting:
+                    if not await self._commit_group(conn, self._take_group()):
+                        return
+        except CONNECTION_ERRORS as exc:
+            waiting, self._waiting = self._waiting, []
+            _fail(waiting, unavailable(self._postgres.dsn, exc))
 
     def _take_group(self) -> list[_Job]:
         count = 0
@@ -99,34 +120,37 @@ class GroupCommitter:
         group, self._waiting = self._waiting[:count], self._waiting[count:]
         return group
 
-    async def _commit_group(self, group: list[_Job]) -> None:
+    async def _commit_group(self, conn: Connection, group: list[_Job]) -> bool:
+        """Commit a group; False when the connection is lost and must be replaced."""
         try:
-            await self._persist(group)
+            await self._persist(conn, group)
+        except ServiceUnavailableError as exc:
+            _fail(group, exc)
+            return exc.service != "PostgreSQL"
         except asyncpg.PostgresError as exc:
             if len(group) == 1:
                 _fail(group, exc)
-                return
+                return True
             # One job's writes sank the statement: commit each job alone, so the
             # others go through and only the offending job fails.
             log.warning("store_commit_split", jobs=len(group), error=str(exc))
             for job in group:
-                try:
-                    await self._persist([job])
-                except Exception as single:
-                    _fail([job], single)
+                if not await self._commit_group(conn, [job]):
+                    return False
         except Exception as exc:
             _fail(group, exc)
+        return True
 
-    async def _persist(self, group: list[_Job]) -> None:
+    async def _persist(self, conn: Connection, group: list[_Job]) -> None:
         started = time.perf_counter()
         ops = sum(len(job.writes) for job in group)
         writes = newest_per_key(w for job in group for w in job.writes)
         try:
-            async with self._postgres.pool.acquire() as conn:
-                changed = await upsert_newer(conn, writes)
+            changed = await upsert_newer(conn, writes)
         except CONNECTION_ERRORS as exc:
             raise unavailable(self._postgres.dsn, exc) from exc
         self.stats.statements += 1
+        committed = time.perf_counter()
         keys, args = clear_call(self._keys, writes)
         try:
             await self._clear(keys=keys, args=args)
@@ -145,14 +169,13 @@ class GroupCommitter:
             ops=ops,
             writes=len(writes),
             rows_changed=changed,
+            commit_ms=round((committed - started) * 1000, 2),
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
     async def aclose(self) -> None:
         """Let the commit in flight, and those waiting behind it, finish."""
-        drainer = self._drainer
-        if drainer is not None:
-            await asyncio.gather(drainer, return_exceptions=True)
+        await asyncio.gather(*self._drainers, return_exceptions=True)
 
 
 def _fail(group: list[_Job], exc: BaseException) -> None:

@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from arq.connections import ArqRedis
-from arq.worker import func
+from arq.worker import func, get_kwargs
 from redis.asyncio import ConnectionPool
 
 from infra.migrations import migrate
@@ -15,7 +15,8 @@ from infra.redis_client import RedisClient
 from infra.settings import DEFAULT_WORKER_MAX_JOBS, DEFAULT_WORKER_POLL_DELAY, Settings
 from infra.stores.jobs import FUNCTION_NAME, deserialize_job, serialize_job
 from infra.stores.keys import QueueKeys
-from worker.committer import GroupCommitter
+from worker.arq_worker import StoreWorker
+from worker.committer import MAX_CONCURRENT_COMMITS, GroupCommitter
 from worker.jobs import persist_store_writes
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ MAX_TRIES = 20
 async def startup(ctx: dict[str, Any]) -> None:
     """Open the PostgreSQL pool, apply missing migrations, start the group committer."""
     settings: Settings = ctx["settings"]
-    postgres = await PostgresClient.connect(ctx["database_url"], min_size=1, max_size=4)
+    size = MAX_CONCURRENT_COMMITS + 1
+    postgres = await PostgresClient.connect(ctx["database_url"], min_size=1, max_size=size)
     await migrate(postgres.pool)
     redis = RedisClient(ctx["redis"], ctx["redis_url"])
     ctx["postgres"] = postgres
@@ -81,6 +83,11 @@ class WorkerSettings:
     health_check_interval = 10
 
 
+def build_worker(options: dict[str, Any]) -> StoreWorker:
+    """A StoreWorker from WorkerSettings, ``options`` (see worker_options) taking precedence."""
+    return StoreWorker(**{**get_kwargs(cast(Any, WorkerSettings)), **options})
+
+
 def arq_pool(redis_url: str, queue_name: str) -> ArqRedis:
     """arq's Redis client built from a URL (redis://, rediss:// or unix://), JSON jobs."""
     pool = ConnectionPool.from_url(redis_url, socket_connect_timeout=2.0, socket_timeout=30.0)
@@ -105,15 +112,10 @@ def worker_options(
     }
 
 
-class _QuietJobLines(logging.Filter):
-    """Drops arq's two INFO lines per job; store_writes_persisted says it better."""
+def quiet_arq_job_lines(level: str = "INFO") -> None:
+    """Keep arq's two INFO lines per job out of the log unless LOG_LEVEL is DEBUG.
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno > logging.INFO or not str(record.msg).startswith("%6.2fs")
-
-
-def quiet_arq_job_lines() -> None:
-    """Install the filter on arq's worker logger (its start and stop lines stay)."""
-    logger = logging.getLogger("arq.worker")
-    if not any(isinstance(f, _QuietJobLines) for f in logger.filters):
-        logger.addFilter(_QuietJobLines())
+    store_writes_persisted says more, and at thousands of jobs a second the
+    lines (and the records made only to be dropped) cost real time.
+    """
+    logging.getLogger("arq.worker").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)

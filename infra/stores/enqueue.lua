@@ -1,11 +1,16 @@
 -- Accept a group of store writes in one step: versions, pending entries, one arq job.
 --
--- KEYS[1] version counter        KEYS[2] arq queue (sorted set)
--- KEYS[3] arq job key            KEYS[4] pending namespaces (sorted set)
--- KEYS[4 + 2j - 1], KEYS[4 + 2j]  pending entries and versions of namespace j
+-- KEYS[1] version counter     KEYS[2] arq queue (sorted set)
+-- KEYS[3] arq job key         KEYS[4] pending namespaces (sorted set)
 -- ARGV[1] job id   ARGV[2] envelope head (up to "et":)   ARGV[3] ops opening
--- ARGV[4] envelope tail   ARGV[5] m, the number of namespaces   ARGV[6 .. 5 + m] their texts
--- then per op: namespace index j, key, op JSON without version, written_at and "}"
+-- ARGV[4] envelope tail   ARGV[5] prefix of pending-entries hashes
+-- ARGV[6] prefix of pending-versions hashes
+-- ARGV[7] the ops as triples (see triples.lua): namespace text, key, and the
+--         op JSON without its version, written_at and closing brace.
+--
+-- The ops travel as one argument (and the per-namespace hashes are named here)
+-- because a client encodes each argument on its own, which costs more than the
+-- script. Like arq's own keys, this assumes one Redis, not a cluster.
 --
 -- Versions come from one clock, Redis's: max(last + 1, now in microseconds), so
 -- they grow in the order Redis accepts writes even if the counter is lost.
@@ -16,23 +21,21 @@ local last = tonumber(redis.call('GET', KEYS[1]) or '0')
 local version = math.max(last + 1, now_us)
 local first = version
 local written = string.format('%.0f', now_us)
-local m = tonumber(ARGV[5])
 local ops = {}
-local i = 6 + m
-while i <= #ARGV do
-  local j = tonumber(ARGV[i])
+local seen = {}
+each_triple(ARGV[7], function(ns, key, fragment)
   local v = string.format('%.0f', version)
-  local op = ARGV[i + 2] .. ',"version":' .. v .. ',"written_at":' .. written .. '}'
+  local op = fragment .. ',"version":' .. v .. ',"written_at":' .. written .. '}'
   ops[#ops + 1] = op
-  redis.call('HSET', KEYS[3 + 2 * j], ARGV[i + 1], op)
-  redis.call('HSET', KEYS[4 + 2 * j], ARGV[i + 1], v)
+  redis.call('HSET', ARGV[5] .. ns, key, op)
+  redis.call('HSET', ARGV[6] .. ns, key, v)
+  if not seen[ns] then
+    seen[ns] = true
+    redis.call('ZADD', KEYS[4], 0, ns)
+  end
   version = version + 1
-  i = i + 3
-end
+end)
 redis.call('SET', KEYS[1], string.format('%.0f', version - 1))
-for j = 1, m do
-  redis.call('ZADD', KEYS[4], 0, ARGV[5 + j])
-end
 local et = string.format('%.0f', math.floor(now_us / 1000))
 redis.call('SET', KEYS[3], ARGV[2] .. et .. ARGV[3] .. table.concat(ops, ',') .. ARGV[4])
 redis.call('ZADD', KEYS[2], et, ARGV[1])

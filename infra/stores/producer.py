@@ -101,7 +101,12 @@ class WriteProducer:
 
     async def _drain(self) -> None:
         try:
-            while self._waiting:
+            while True:
+                # One turn of the loop first: the producers whose writes were just
+                # accepted queue their next ones, and leave in this group, not the next.
+                await asyncio.sleep(0)
+                if not self._waiting:
+                    break
                 group = self._take_group()
                 try:
                     await self._enqueue([write for write, _ in group])

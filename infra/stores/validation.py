@@ -118,14 +118,17 @@ def encode_value(value: Any, *, max_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> byt
         raise InvalidValueError(
             f"the value is {len(encoded)} bytes as JSON; the limit is {max_bytes} bytes"
         )
-    if _ESCAPED_NUL.search(encoded):
+    # The substring tests are cheap and almost always false; the exact checks run only then.
+    if b"\\u0000" in encoded and _ESCAPED_NUL.search(encoded):
         raise InvalidValueError("the value contains a NUL character (\\u0000), which jsonb refuses")
-    _reject_non_finite(value)
+    if b"null" in encoded:
+        _reject_non_finite(value)
     return encoded
 
 
 def _reject_non_finite(value: Any) -> None:
-    # orjson writes NaN and infinities as null; refuse them instead of changing the value.
+    # orjson writes NaN and infinities as null (so a value without null has none);
+    # refuse them instead of changing the value.
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidValueError(f"the value contains {value!r}, which JSON cannot carry")
     if isinstance(value, Mapping):

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,8 +36,15 @@ class WorkerProcess:
         return self.process.wait(timeout=timeout)
 
 
+WORKER_COMMAND = (sys.executable, "-m", "worker", "worker")
+
+
 def start_worker(
-    env: dict[str, str], log_path: Path, *, ready_timeout: float = 30
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    command: Sequence[str] = WORKER_COMMAND,
+    ready_timeout: float = 30,
 ) -> WorkerProcess:
     """Start a worker with ``env`` and wait for arq's health-check key (it is taking jobs)."""
     full_env = {**os.environ, "LOG_FORMAT": "json", **env}
@@ -45,7 +53,7 @@ def start_worker(
     client.delete(health_key)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "worker", "worker"],
+            list(command),
             env=full_env,
             cwd=ROOT,
             stdout=log,
