@@ -91,12 +91,15 @@ def build_worker(options: dict[str, Any]) -> StoreWorker:
 def arq_pool(redis_url: str, queue_name: str) -> ArqRedis:
     """arq's Redis client built from a URL (redis://, rediss:// or unix://), JSON jobs."""
     pool = ConnectionPool.from_url(redis_url, socket_connect_timeout=2.0, socket_timeout=30.0)
-    return ArqRedis(
+    redis = ArqRedis(
         pool,
         job_serializer=serialize_job,
         job_deserializer=deserialize_job,
         default_queue_name=queue_name,
     )
+    # The client owns the pool it was built on: aclose() closes its connections.
+    redis.auto_close_connection_pool = True
+    return redis
 
 
 def worker_options(
