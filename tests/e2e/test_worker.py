@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 import asyncpg
 import orjson
 import pytest
+import redis
 
 from infra.redis_client import RedisClient
 from infra.stores.jobs import FUNCTION_NAME, MAX_VERSION
@@ -18,6 +20,7 @@ from infra.stores.producer import WriteProducer, encode_delete, encode_put
 from infra.stores.scripts import new_job_id
 from tests.e2e.conftest import StartWorker
 from tests.e2e.test_cli import chatmem
+from tests.e2e.workers import ROOT
 
 pytestmark = pytest.mark.slow
 NS = ("users", "u1")
@@ -195,3 +198,32 @@ def test_a_worker_whose_redis_does_not_answer_says_so_and_exits_1(database_url: 
     assert result.returncode == 1
     assert "Redis at REDIS_URL=redis://:***@127.0.0.1:1/0 is unavailable" in result.stderr
     assert "hunter2" not in result.stdout + result.stderr
+
+
+def readme_job_commands(queue: str) -> list[list[str]]:
+    """The redis-cli commands of the README's job contract example, for ``queue``."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```\nEVAL", 1)[1].split("```", 1)[0]
+    lines = ("EVAL" + block).replace("chatmem:queue", queue).splitlines()
+    return [shlex.split(line) for line in lines if line.strip() and not line.startswith("#")]
+
+
+async def test_the_readme_job_contract_example_is_persisted(
+    queue: Queue, workers: StartWorker, worker_env: dict[str, str]
+) -> None:
+    client = redis.Redis.from_url(worker_env["REDIS_URL"], single_connection_client=True)
+    try:
+        # Raw, as redis-cli sends them: no client-side reply parsing inside MULTI.
+        assert client.connection is not None
+        for command in readme_job_commands(queue.keys.queue):
+            client.connection.send_command(*command)
+            client.connection.read_response()
+    finally:
+        client.close()
+    assert await queue.redis.redis.hget(queue.keys.pending_entries("users.u1"), "prefs")
+    workers()
+    await queue.wait_done(*await queue.job_ids())
+    row = await queue.row("prefs")
+    assert row is not None
+    assert orjson.loads(row["value"]) == {"lang": "en", "tags": []}
+    assert await queue.redis.redis.exists(queue.keys.pending_entries("users.u1")) == 0
