@@ -25,8 +25,8 @@ from infra.logs import get_logger
 from infra.postgres_client import CONNECTION_ERRORS, Connection, PostgresClient, unavailable
 from infra.redis_client import RedisClient
 from infra.stores.keys import QueueKeys
-from infra.stores.scripts import CLEAR_PENDING_SCRIPT, clear_call
-from infra.stores.writes import newest_per_key, upsert_newer
+from infra.stores.scripts import clear_call, clear_pending_script
+from infra.stores.writes import upsert_newer
 
 log = get_logger(__name__)
 
@@ -73,7 +73,7 @@ class GroupCommitter:
     ) -> None:
         self._postgres = postgres
         self._redis = redis
-        self._clear = redis.redis.register_script(CLEAR_PENDING_SCRIPT)
+        self._clear = redis.redis.register_script(clear_pending_script(keys))
         self._keys = keys
         self._max_writes = max_writes_per_commit
         self._max_drainers = max_concurrent_commits
@@ -143,8 +143,9 @@ class GroupCommitter:
 
     async def _persist(self, conn: Connection, group: list[_Job]) -> None:
         started = time.perf_counter()
-        ops = sum(len(job.writes) for job in group)
-        writes = newest_per_key(w for job in group for w in job.writes)
+        # upsert_newer keeps the newest write of each key; the compare-and-delete
+        # is right for every write (an older one finds a newer entry, or none).
+        writes = [w for job in group for w in job.writes]
         try:
             changed = await upsert_newer(conn, writes)
         except CONNECTION_ERRORS as exc:
@@ -166,7 +167,6 @@ class GroupCommitter:
             "store_writes_persisted",
             jobs=len(group),
             job_ids=[job.job_id for job in group],
-            ops=ops,
             writes=len(writes),
             rows_changed=changed,
             commit_ms=round((committed - started) * 1000, 2),

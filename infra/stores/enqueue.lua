@@ -2,14 +2,15 @@
 --
 -- KEYS[1] version counter     KEYS[2] arq queue (sorted set)
 -- KEYS[3] arq job key         KEYS[4] pending namespaces (sorted set)
--- ARGV[1] job id   ARGV[2] envelope head (up to "et":)   ARGV[3] ops opening
--- ARGV[4] envelope tail   ARGV[5] prefix of pending-entries hashes
--- ARGV[6] prefix of pending-versions hashes
--- ARGV[7] the ops as triples (see triples.lua): namespace text, key, and the
+-- ARGV[1] job id
+-- ARGV[2] the ops as triples (see triples.lua): namespace text, key, and the
 --         op JSON without its version, written_at and closing brace.
+-- JOB_HEAD, JOB_OPS, JOB_TAIL (arq's envelope around "et" and the ops) and
+-- ENTRIES, VERSIONS (prefixes of the per-namespace pending hashes) are
+-- constants defined in front of this text (see scripts.py).
 --
--- The ops travel as one argument (and the per-namespace hashes are named here)
--- because a client encodes each argument on its own, which costs more than the
+-- Few arguments, the ops in one, and the per-namespace hashes named here:
+-- a client encodes each argument on its own, which costs more than the
 -- script. Like arq's own keys, this assumes one Redis, not a cluster.
 --
 -- Versions come from one clock, Redis's: max(last + 1, now in microseconds), so
@@ -23,12 +24,12 @@ local first = version
 local written = string.format('%.0f', now_us)
 local ops = {}
 local seen = {}
-each_triple(ARGV[7], function(ns, key, fragment)
+each_triple(ARGV[2], function(ns, key, fragment)
   local v = string.format('%.0f', version)
   local op = fragment .. ',"version":' .. v .. ',"written_at":' .. written .. '}'
   ops[#ops + 1] = op
-  redis.call('HSET', ARGV[5] .. ns, key, op)
-  redis.call('HSET', ARGV[6] .. ns, key, v)
+  redis.call('HSET', ENTRIES .. ns, key, op)
+  redis.call('HSET', VERSIONS .. ns, key, v)
   if not seen[ns] then
     seen[ns] = true
     redis.call('ZADD', KEYS[4], 0, ns)
@@ -37,6 +38,6 @@ each_triple(ARGV[7], function(ns, key, fragment)
 end)
 redis.call('SET', KEYS[1], string.format('%.0f', version - 1))
 local et = string.format('%.0f', math.floor(now_us / 1000))
-redis.call('SET', KEYS[3], ARGV[2] .. et .. ARGV[3] .. table.concat(ops, ',') .. ARGV[4])
+redis.call('SET', KEYS[3], JOB_HEAD .. et .. JOB_OPS .. table.concat(ops, ',') .. JOB_TAIL)
 redis.call('ZADD', KEYS[2], et, ARGV[1])
 return string.format('%.0f', first)

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from infra.redis_client import RedisClient
 from infra.stores.jobs import delete_fragment, put_fragment
 from infra.stores.keys import QueueKeys
-from infra.stores.scripts import ENQUEUE_SCRIPT, EncodedWrite, enqueue_call, new_job_id
+from infra.stores.scripts import EncodedWrite, enqueue_call, enqueue_script, new_job_id
 from infra.stores.validation import (
     DEFAULT_MAX_VALUE_BYTES,
     encode_value,
@@ -72,7 +72,7 @@ class WriteProducer:
     ) -> None:
         self._redis = redis
         self._keys = keys
-        self._script = redis.redis.register_script(ENQUEUE_SCRIPT)
+        self._script = redis.redis.register_script(enqueue_script(keys))
         self._max_ops = max_ops_per_job
         self._max_bytes = max_bytes_per_job
         self._busy = False

@@ -13,13 +13,43 @@ from infra.stores.keys import QueueKeys
 from infra.stores.writes import namespace_text
 
 
-def _script(name: str) -> str:
-    lua = resources.files("infra.stores")
-    return lua.joinpath("triples.lua").read_text() + lua.joinpath(name).read_text()
+def _source(name: str) -> str:
+    return resources.files("infra.stores").joinpath(name).read_text()
 
 
-ENQUEUE_SCRIPT = _script("enqueue.lua")
-CLEAR_PENDING_SCRIPT = _script("clear_pending.lua")
+_TRIPLES = _source("triples.lua")
+_ENQUEUE = _source("enqueue.lua")
+_CLEAR_PENDING = _source("clear_pending.lua")
+
+
+def _lua_string(text: str | bytes) -> str:
+    """A Lua string literal holding ``text`` exactly (every unsafe byte escaped)."""
+    data = text.encode() if isinstance(text, str) else text
+    safe = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-.{}, "
+    return '"' + "".join(chr(b) if b in safe else f"\\{b:03d}" for b in data) + '"'
+
+
+def _constants(**values: str | bytes) -> str:
+    return "".join(f"local {name} = {_lua_string(value)}\n" for name, value in values.items())
+
+
+def enqueue_script(keys: QueueKeys) -> str:
+    """The enqueue script of one queue: its constants, then triples.lua and enqueue.lua."""
+    constants = _constants(
+        JOB_HEAD=JOB_HEAD,
+        JOB_OPS=JOB_OPS_OPEN,
+        JOB_TAIL=JOB_TAIL,
+        ENTRIES=keys.pending_entries(""),
+        VERSIONS=keys.pending_versions(""),
+    )
+    return constants + _TRIPLES + _ENQUEUE
+
+
+def clear_pending_script(keys: QueueKeys) -> str:
+    """The compare-and-delete script of one queue."""
+    constants = _constants(ENTRIES=keys.pending_entries(""), VERSIONS=keys.pending_versions(""))
+    return constants + _TRIPLES + _CLEAR_PENDING
+
 
 ScriptArgs = list[str | bytes | int]
 
@@ -46,16 +76,7 @@ def enqueue_call(
     for write in writes:
         fields += [write.namespace_text.encode(), write.key.encode(), write.fragment]
     script_keys = [keys.version_counter, keys.queue, keys.job(job_id), keys.pending_namespaces]
-    args: ScriptArgs = [
-        job_id,
-        JOB_HEAD,
-        JOB_OPS_OPEN,
-        JOB_TAIL,
-        keys.pending_entries(""),
-        keys.pending_versions(""),
-        b"\0".join(fields),
-    ]
-    return script_keys, args
+    return script_keys, [job_id, b"\0".join(fields)]
 
 
 def clear_call(keys: QueueKeys, committed: Iterable[StoreWrite]) -> tuple[list[str], ScriptArgs]:
@@ -68,4 +89,4 @@ def clear_call(keys: QueueKeys, committed: Iterable[StoreWrite]) -> tuple[list[s
             b"%d" % write.version,
         ]
     blob = b"\0".join(fields)
-    return [keys.pending_namespaces], [keys.pending_entries(""), keys.pending_versions(""), blob]
+    return [keys.pending_namespaces], [blob]

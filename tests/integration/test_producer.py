@@ -124,3 +124,14 @@ async def test_redis_down_is_a_clear_error_and_nothing_is_accepted(keys: QueueKe
     assert caught.value.service == "Redis"
     assert "hunter2" not in str(caught.value)
     assert all(isinstance(r, ServiceUnavailableError) for r in results)
+
+
+async def test_a_queue_name_with_quotes_and_backslashes_is_used_verbatim(
+    redis: RedisClient,
+) -> None:
+    keys = QueueKeys("chatmem:test \"q\\\\]]--[['")
+    producer = WriteProducer(redis, keys)
+    await producer.submit(encode_put(("ns",), "k", {"v": 1}, None))
+    assert await redis.redis.zcard(keys.queue) == 1
+    assert await redis.redis.hget(keys.pending_entries("ns"), "k") is not None
+    await redis.redis.delete(keys.queue, keys.version_counter)
