@@ -133,7 +133,8 @@ def _decode_op(op: Any, index: int, max_value_bytes: int) -> StoreWrite:
         raise MalformedJobError(f"an op is a JSON object; got {type(op).__name__}", index)
     kind = op.get("op")
     try:
-        namespace = validate_namespace(op.get("namespace"))
+        # The reserved root label bars puts only, as in PostgresStore.
+        namespace = validate_namespace(op.get("namespace"), for_write=kind == "put")
         key = validate_key(op.get("key"))
         if kind == "put":
             value = op.get("value")

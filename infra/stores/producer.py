@@ -53,8 +53,8 @@ def encode_put(
 
 
 def encode_delete(namespace: Any, key: Any) -> EncodedWrite:
-    """A delete checked by the same rules as a put (the worker checks them again)."""
-    labels = validate_namespace(namespace)
+    """A delete checked as PostgresStore checks one (the worker checks it again)."""
+    labels = validate_namespace(namespace, for_write=False)
     key = validate_key(key)
     return EncodedWrite(namespace_text(labels), key, delete_fragment(labels, key))
 

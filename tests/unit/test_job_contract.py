@@ -135,6 +135,12 @@ def test_an_oversize_value_in_a_job_is_refused() -> None:
         decode_ops([good_op(value={"s": "x" * 100})], max_value_bytes=50)
 
 
+def test_the_reserved_root_label_bars_puts_but_not_deletes() -> None:
+    delete = good_op(op="delete", value=None, namespace=["langgraph", "x"])
+    assert decode_ops([delete])[0].namespace == ("langgraph", "x")
+    assert encode_delete(("langgraph", "x"), "k").namespace_text == "langgraph.x"
+
+
 def test_fields_a_worker_does_not_know_are_ignored() -> None:
     [write] = decode_ops([good_op(index=["text"], tenant="t1")])
     assert write.key == "k"
