@@ -17,6 +17,7 @@ from infra.postgres_client import PostgresClient
 from infra.redis_client import RedisClient
 from infra.stores.keys import QueueKeys
 from infra.stores.producer import WriteProducer, encode_put
+from tests.integration.conftest import Drain
 from worker.committer import GroupCommitter
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -118,3 +119,15 @@ async def test_postgresql_away_fails_the_jobs_with_a_clear_error(
         await committer.commit("j", [put("k", 1)])
     assert committer.stats.commits == 0
     assert caught.value.service == "PostgreSQL"
+
+
+async def test_an_in_process_worker_drains_what_the_producer_queued(
+    redis: RedisClient, keys: QueueKeys, postgres: PostgresClient, drain: Drain
+) -> None:
+    producer = WriteProducer(redis, keys)
+    await asyncio.gather(
+        *(producer.submit(encode_put(("users", "u1"), f"k{i}", {"i": i}, None)) for i in range(50))
+    )
+    assert await drain(keys) >= 1
+    assert len(await stored(postgres)) == 50
+    assert await redis.redis.zcard(keys.pending_namespaces) == 0
