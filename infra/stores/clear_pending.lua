@@ -2,17 +2,17 @@
 --
 -- KEYS[1] pending namespaces (sorted set)
 -- ARGV[1] the committed ops as triples (see triples.lua): namespace text, key, version.
--- ENTRIES and VERSIONS (prefixes of the pending hashes) are defined in front.
+-- ENTRIES (prefix of the pending hashes) is defined in front; an entry starts
+-- with its version and a space.
 --
 -- An entry goes only if its version is not newer than the committed one: a
 -- write queued since then must stay visible until it is committed too.
 local touched = {}
 local cleared = 0
 each_triple(ARGV[1], function(ns, key, version)
-  local pending = redis.call('HGET', VERSIONS .. ns, key)
-  if pending and tonumber(pending) <= tonumber(version) then
+  local entry = redis.call('HGET', ENTRIES .. ns, key)
+  if entry and tonumber(string.match(entry, '^%d+')) <= tonumber(version) then
     redis.call('HDEL', ENTRIES .. ns, key)
-    redis.call('HDEL', VERSIONS .. ns, key)
     touched[ns] = true
     cleared = cleared + 1
   end

@@ -6,8 +6,9 @@
 -- ARGV[2] the ops as triples (see triples.lua): namespace text, key, and the
 --         op JSON without its version, written_at and closing brace.
 -- JOB_HEAD, JOB_OPS, JOB_TAIL (arq's envelope around "et" and the ops) and
--- ENTRIES, VERSIONS (prefixes of the per-namespace pending hashes) are
--- constants defined in front of this text (see scripts.py).
+-- ENTRIES (prefix of the per-namespace pending hashes) is a constant defined
+-- in front of this text (see scripts.py). A pending entry is the write's
+-- version, a space, and its op JSON.
 --
 -- Few arguments, the ops in one, and the per-namespace hashes named here:
 -- a client encodes each argument on its own, which costs more than the
@@ -28,8 +29,7 @@ each_triple(ARGV[2], function(ns, key, fragment)
   local v = string.format('%.0f', version)
   local op = fragment .. ',"version":' .. v .. ',"written_at":' .. written .. '}'
   ops[#ops + 1] = op
-  redis.call('HSET', ENTRIES .. ns, key, op)
-  redis.call('HSET', VERSIONS .. ns, key, v)
+  redis.call('HSET', ENTRIES .. ns, key, v .. ' ' .. op)
   if not seen[ns] then
     seen[ns] = true
     redis.call('ZADD', KEYS[4], 0, ns)

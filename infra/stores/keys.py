@@ -28,12 +28,12 @@ class QueueKeys:
         return f"{self.queue}:pending"
 
     def pending_entries(self, namespace_text: str) -> str:
-        """Hash of key -> op JSON: writes to a namespace queued but not yet committed."""
-        return f"{self.queue}:pending:{namespace_text}"
+        """Hash of key -> "<version> <op JSON>": writes queued but not yet committed.
 
-    def pending_versions(self, namespace_text: str) -> str:
-        """Hash of key -> version of the pending entry, for compare-and-delete."""
-        return f"{self.queue}:pending-version:{namespace_text}"
+        The version leads so the compare-and-delete after a commit reads it
+        without decoding the JSON.
+        """
+        return f"{self.queue}:pending:{namespace_text}"
 
     @staticmethod
     def job(job_id: str) -> str:

@@ -1,7 +1,7 @@
 """The pending writes of a queue, read back from Redis for read-your-writes.
 
-A pending entry is the op JSON of the newest queued write to a key that no
-commit has made durable yet (see enqueue.lua and clear_pending.lua).
+A pending entry is the version and op JSON of the newest queued write to a
+key that no commit has made durable yet (see enqueue.lua and clear_pending.lua).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class PendingReader:
 
 def _decode(entry: bytes) -> StoreWrite | None:
     try:
-        [write] = decode_ops([orjson.loads(entry)])
+        [write] = decode_ops([orjson.loads(entry.partition(b" ")[2])])
     except (MalformedJobError, orjson.JSONDecodeError) as exc:
         # Reads go on without it; the job that carries the write is checked again.
         log.warning("pending_entry_ignored", error=str(exc))

@@ -19,7 +19,13 @@ from redis.exceptions import RedisError
 from infra.redis_client import RedisClient
 from infra.stores.jobs import delete_fragment, put_fragment
 from infra.stores.keys import QueueKeys
-from infra.stores.scripts import EncodedWrite, enqueue_call, enqueue_script, new_job_id
+from infra.stores.scripts import (
+    EncodedWrite,
+    LuaScript,
+    enqueue_call,
+    enqueue_script,
+    new_job_id,
+)
 from infra.stores.validation import (
     DEFAULT_MAX_VALUE_BYTES,
     encode_value,
@@ -72,7 +78,7 @@ class WriteProducer:
     ) -> None:
         self._redis = redis
         self._keys = keys
-        self._script = redis.redis.register_script(enqueue_script(keys))
+        self._script = LuaScript(redis.redis, enqueue_script(keys))
         self._max_ops = max_ops_per_job
         self._max_bytes = max_bytes_per_job
         self._busy = False
@@ -139,7 +145,7 @@ class WriteProducer:
         job_id = new_job_id()
         keys, args = enqueue_call(self._keys, job_id, writes)
         try:
-            await self._script(keys=keys, args=args)
+            await self._script(keys, args)
         except (RedisError, OSError) as exc:
             raise self._redis.unavailable(exc) from None
         self.jobs_enqueued += 1

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 from domain.models import StoreWrite
 from infra.stores.jobs import JOB_HEAD, JOB_OPS_OPEN, JOB_TAIL
@@ -40,14 +45,13 @@ def enqueue_script(keys: QueueKeys) -> str:
         JOB_OPS=JOB_OPS_OPEN,
         JOB_TAIL=JOB_TAIL,
         ENTRIES=keys.pending_entries(""),
-        VERSIONS=keys.pending_versions(""),
     )
     return constants + _TRIPLES + _ENQUEUE
 
 
 def clear_pending_script(keys: QueueKeys) -> str:
     """The compare-and-delete script of one queue."""
-    constants = _constants(ENTRIES=keys.pending_entries(""), VERSIONS=keys.pending_versions(""))
+    constants = _constants(ENTRIES=keys.pending_entries(""))
     return constants + _TRIPLES + _CLEAR_PENDING
 
 
@@ -61,6 +65,28 @@ class EncodedWrite:
     namespace_text: str
     key: str
     fragment: bytes
+
+
+class LuaScript:
+    """A Lua script called by its SHA1, and loaded again when the server lacks it.
+
+    redis-py's Script does the same through a few more layers per call; this
+    is on every write's path.
+    """
+
+    def __init__(self, redis: aioredis.Redis, source: str) -> None:
+        self._redis = redis
+        self._source = source
+        self._sha = hashlib.sha1(source.encode()).hexdigest()
+
+    async def __call__(self, keys: Sequence[str], args: ScriptArgs) -> Any:
+        """EVALSHA; on NOSCRIPT (a restarted or flushed server) SCRIPT LOAD, then again."""
+        command = ("EVALSHA", self._sha, len(keys), *keys, *args)
+        try:
+            return await self._redis.execute_command(*command)  # type: ignore[no-untyped-call]
+        except NoScriptError:
+            await self._redis.script_load(self._source)
+            return await self._redis.execute_command(*command)  # type: ignore[no-untyped-call]
 
 
 def new_job_id() -> str:
