@@ -25,7 +25,7 @@ from infra.logs import get_logger
 from infra.postgres_client import CONNECTION_ERRORS, Connection, PostgresClient, unavailable
 from infra.redis_client import RedisClient
 from infra.stores.keys import QueueKeys
-from infra.stores.scripts import clear_call, clear_pending_script
+from infra.stores.scripts import LuaScript, clear_call, clear_pending_script
 from infra.stores.writes import upsert_newer
 
 log = get_logger(__name__)
@@ -73,7 +73,7 @@ class GroupCommitter:
     ) -> None:
         self._postgres = postgres
         self._redis = redis
-        self._clear = redis.redis.register_script(clear_pending_script(keys))
+        self._clear = LuaScript(redis.redis, clear_pending_script(keys))
         self._keys = keys
         self._max_writes = max_writes_per_commit
         self._max_drainers = max_concurrent_commits
@@ -154,7 +154,7 @@ class GroupCommitter:
         committed = time.perf_counter()
         keys, args = clear_call(self._keys, writes)
         try:
-            await self._clear(keys=keys, args=args)
+            await self._clear(keys, args)
         except (RedisError, OSError) as exc:
             raise self._redis.unavailable(exc) from None
         self.stats.commits += 1
