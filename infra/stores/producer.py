@@ -84,6 +84,7 @@ class WriteProducer:
         self._busy = False
         self._waiting: list[_Waiting] = []
         self._drainer: asyncio.Task[None] | None = None
+        self._in_flight: list[_Waiting] = []
         self.jobs_enqueued = 0
 
     async def submit(self, write: EncodedWrite) -> None:
@@ -102,33 +103,35 @@ class WriteProducer:
     def _hand_over(self) -> None:
         if self._waiting:
             self._drainer = asyncio.create_task(self._drain())
+            self._drainer.add_done_callback(self._drained)
         else:
             self._busy = False
 
     async def _drain(self) -> None:
-        try:
-            while True:
-                # One turn of the loop first: the producers whose writes were just
-                # accepted queue their next ones, and leave in this group, not the next.
-                await asyncio.sleep(0)
-                if not self._waiting:
-                    break
-                group = self._take_group()
-                try:
-                    await self._enqueue([write for write, _ in group])
-                except BaseException as exc:
-                    for _, done in group:
-                        if not done.done():
-                            done.set_exception(exc)
-                    if not isinstance(exc, Exception):
-                        raise
-                else:
-                    for _, done in group:
-                        if not done.done():
-                            done.set_result(None)
-        finally:
+        while True:
+            # One turn of the loop first: the producers whose writes were just
+            # accepted queue their next ones, and leave in this group, not the next.
+            await asyncio.sleep(0)
+            if not self._waiting:
+                self._busy = False
+                return
+            self._in_flight = self._take_group()
+            try:
+                await self._enqueue([write for write, _ in self._in_flight])
+            except Exception as exc:
+                _settle(self._in_flight, exc)
+            else:
+                _settle(self._in_flight, None)
+            self._in_flight = []
+
+    def _drained(self, task: asyncio.Task[None]) -> None:
+        self._drainer = None
+        if task.cancelled() or task.exception() is not None:
+            # Cancelled (the loop is closing), perhaps before it ever ran: nobody
+            # may wait for ever.
+            stranded, self._in_flight, self._waiting = self._in_flight + self._waiting, [], []
+            _settle(stranded, asyncio.CancelledError())
             self._busy = False
-            self._drainer = None
 
     def _take_group(self) -> list[_Waiting]:
         size = 0
@@ -156,3 +159,12 @@ class WriteProducer:
         if drainer is not None:
             with contextlib.suppress(Exception):
                 await drainer
+
+
+def _settle(group: list[_Waiting], error: BaseException | None) -> None:
+    for _, done in group:
+        if not done.done():
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)

@@ -135,3 +135,23 @@ async def test_a_queue_name_with_quotes_and_backslashes_is_used_verbatim(
     assert await redis.redis.zcard(keys.queue) == 1
     assert await redis.redis.hget(keys.pending_entries("ns"), "k") is not None
     await redis.redis.delete(keys.queue, keys.version_counter)
+
+
+async def test_writes_waiting_when_the_producer_is_cancelled_do_not_hang(
+    redis: RedisClient, keys: QueueKeys
+) -> None:
+    producer = WriteProducer(redis, keys)
+    writes = [
+        asyncio.create_task(producer.submit(encode_put(("ns",), f"k{i}", {}, None)))
+        for i in range(20)
+    ]
+    # The first write goes at once; the drainer for the other 19 starts when it
+    # returns. Cancel the drainer the moment it exists, before it sends anything.
+    for _ in range(100_000):
+        await asyncio.sleep(0)
+        if (drainer := producer._drainer) is not None:
+            drainer.cancel()
+            break
+    results = await asyncio.wait_for(asyncio.gather(*writes, return_exceptions=True), 5)
+    assert all(r is None or isinstance(r, asyncio.CancelledError) for r in results)
+    assert any(isinstance(r, asyncio.CancelledError) for r in results)
