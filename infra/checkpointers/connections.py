@@ -1,0 +1,178 @@
+"""One multiplexed Redis connection for the checkpointer's hot path.
+
+Every chat turn makes six saver calls, and a put is a MULTI/EXEC batch of
+about ten commands. redis-py 5.3's asyncio client costs per command (pool
+checkout with a lock and a socket probe, redis/redis-py#3692) and per reply
+(a coroutine each); here that was about half of each round trip. This
+connection writes a whole batch at once and parses its replies in one
+hiredis pass, resolving one future per batch. Concurrent callers share it:
+batches go out whole, so a MULTI/EXEC is never interleaved with another
+caller's commands, and Redis answers in order. A caller that is cancelled
+leaves its replies to be read and dropped, so nobody gets another's reply.
+
+It is opened from the settings redis-py parsed from the URL (redis://,
+rediss://, unix://, user, password, db, client name).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import hiredis
+from redis.asyncio.connection import ConnectionPool, SSLConnection, UnixDomainSocketConnection
+from redis.exceptions import BusyLoadingError, NoScriptError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+Arg = str | bytes | int
+
+
+def pack(commands: Sequence[Sequence[Arg]]) -> bytes:
+    """Commands in RESP, as one buffer."""
+    parts: list[bytes] = []
+    for command in commands:
+        parts.append(b"*%d\r\n" % len(command))
+        for arg in command:
+            if isinstance(arg, str):
+                data = arg.encode()
+            elif isinstance(arg, int):
+                data = b"%d" % arg
+            else:
+                data = arg
+            parts += (b"$%d\r\n" % len(data), data, b"\r\n")
+    return b"".join(parts)
+
+
+def reply_error(message: str) -> ResponseError | BusyLoadingError:
+    """The exception for an error reply: NOSCRIPT to reload scripts, LOADING as unavailable."""
+    if message.startswith("NOSCRIPT"):
+        return NoScriptError(message)
+    if message.startswith("LOADING"):
+        # A restarting server: a connection error, as redis-py has it.
+        return BusyLoadingError(message)
+    return ResponseError(message)
+
+
+class _Protocol(asyncio.Protocol):
+    """Matches replies to batches in order; one future per batch."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._reader = hiredis.Reader(replyError=reply_error)
+        self._waiting: deque[tuple[int, list[Any], asyncio.Future[list[Any]]]] = deque()
+        self.lost: Exception | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._reader.feed(data)
+        waiting = self._waiting
+        while waiting:
+            count, replies, future = waiting[0]
+            while len(replies) < count:
+                reply = self._reader.gets()
+                if reply is False:
+                    return
+                replies.append(reply)
+            waiting.popleft()
+            if not future.done():
+                future.set_result(replies)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = RedisConnectionError(f"connection to Redis lost: {exc or 'closed by server'}")
+        while self._waiting:
+            future = self._waiting.popleft()[2]
+            if not future.done():
+                future.set_exception(self.lost)
+
+    def send(self, payload: bytes, count: int) -> asyncio.Future[list[Any]]:
+        """Write a batch of ``count`` commands; the future gets their replies."""
+        if self.lost is not None or self.transport is None:
+            raise self.lost or RedisConnectionError("not connected to Redis")
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((count, [], future))
+        self.transport.write(payload)
+        return future
+
+
+class MultiplexedConnection:
+    """A Redis connection shared by concurrent callers, reopened when it breaks."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+        self._protocol: _Protocol | None = None
+        self._opening: asyncio.Lock | None = None
+
+    async def execute(self, *args: Arg) -> Any:
+        """Send one command and return its reply; an error reply is raised."""
+        reply = (await self.pipeline([args]))[0]
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    async def pipeline(self, commands: Sequence[Sequence[Arg]]) -> list[Any]:
+        """Send commands in one write and return their replies, error replies in place."""
+        payload = pack(commands)
+        protocol = self._protocol
+        if protocol is None or protocol.lost is not None:
+            protocol = await self._open()
+        return await protocol.send(payload, len(commands))
+
+    async def _open(self) -> _Protocol:
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._protocol is None or self._protocol.lost is not None:
+                self._protocol = await self._connect()
+            return self._protocol
+
+    async def _connect(self) -> _Protocol:
+        kwargs = self._pool.connection_kwargs
+        loop = asyncio.get_running_loop()
+        timeout = kwargs.get("socket_connect_timeout")
+        cls = self._pool.connection_class
+        try:
+            async with asyncio.timeout(timeout):
+                if issubclass(cls, UnixDomainSocketConnection):
+                    _, protocol = await loop.create_unix_connection(_Protocol, kwargs["path"])
+                else:
+                    ssl = (
+                        cls(**kwargs).ssl_context.get() if issubclass(cls, SSLConnection) else None
+                    )
+                    host, port = kwargs.get("host", "localhost"), kwargs.get("port", 6379)
+                    _, protocol = await loop.create_connection(_Protocol, host, port, ssl=ssl)
+                await self._handshake(protocol, kwargs)
+        except TimeoutError:
+            raise RedisConnectionError(f"no connection to Redis within {timeout}s") from None
+        return protocol
+
+    @staticmethod
+    async def _handshake(protocol: _Protocol, kwargs: dict[str, Any]) -> None:
+        commands: list[tuple[Arg, ...]] = []
+        username, password = kwargs.get("username"), kwargs.get("password")
+        if provider := kwargs.get("credential_provider"):
+            username, password = (None, *provider.get_credentials())[-2:]
+        if password:
+            commands.append(("AUTH", username, password) if username else ("AUTH", password))
+        if kwargs.get("db"):
+            commands.append(("SELECT", int(kwargs["db"])))
+        if kwargs.get("client_name"):
+            commands.append(("CLIENT", "SETNAME", kwargs["client_name"]))
+        if not commands:
+            return
+        for reply in await protocol.send(pack(commands), len(commands)):
+            if isinstance(reply, ResponseError):
+                assert protocol.transport is not None
+                protocol.transport.close()
+                # A connection error: the caller reports Redis as unreachable, with this reason.
+                raise RedisConnectionError(f"Redis refused the connection: {reply}")
+
+    async def aclose(self) -> None:
+        """Close the connection; calls still waiting get a connection error."""
+        if self._protocol is not None and self._protocol.transport is not None:
+            self._protocol.transport.close()
+        self._protocol = None
