@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import shlex
 import time
 from collections.abc import AsyncIterator
@@ -227,3 +228,20 @@ async def test_the_readme_job_contract_example_is_persisted(
     assert row is not None
     assert orjson.loads(row["value"]) == {"lang": "en", "tags": []}
     assert await queue.redis.redis.exists(queue.keys.pending_entries("users.u1")) == 0
+
+
+async def test_a_job_postgresql_refuses_fails_alone_and_the_others_persist(
+    queue: Queue, workers: StartWorker
+) -> None:
+    rng = random.Random(7)
+    # Valid by the store rules, too large for the primary key's index entry.
+    poison_key = "".join(chr(rng.randint(0x10000, 0x3FFFF)) for _ in range(1000))
+    await queue.producer.submit(encode_put(NS, "before", {"v": 1}, None))
+    await queue.producer.submit(encode_put(NS, poison_key, {"v": 2}, None))
+    await queue.producer.submit(encode_put(NS, "after", {"v": 3}, None))
+    worker = workers()
+    await queue.wait_done(*await queue.job_ids())
+    assert await queue.row("before") is not None
+    assert await queue.row("after") is not None
+    assert "store_writes_rejected" in worker.log
+    assert worker.process.poll() is None
