@@ -44,6 +44,10 @@ class InvalidValueError(InvalidWriteError):
     """A value is not a JSON object, cannot be encoded, or is too large."""
 
 
+class InvalidQueryError(ChatMemError, ValueError):
+    """A read was refused before any SQL ran: a malformed filter, pagination or condition."""
+
+
 class PermanentWriteError(ChatMemError):
     """PostgreSQL refused a write for good; retrying cannot help."""
 

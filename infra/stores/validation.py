@@ -75,6 +75,11 @@ def validate_labels(labels: tuple[Any, ...]) -> None:
                 f"Invalid namespace label {label!r} found in {labels}. "
                 "Namespace labels cannot contain NUL characters."
             )
+        if not _utf8(label):
+            raise InvalidNamespaceError(
+                f"Invalid namespace label {label!r} found in {labels}. "
+                "Namespace labels must be valid Unicode (no lone surrogates)."
+            )
 
 
 def validate_key(key: Any) -> str:
@@ -87,7 +92,18 @@ def validate_key(key: Any) -> str:
         raise InvalidWriteError(f"a key cannot contain NUL characters; got {key!r}")
     if len(key) > MAX_KEY_CHARS:
         raise InvalidWriteError(f"a key is at most {MAX_KEY_CHARS} characters; got {len(key)}")
+    if not _utf8(key):
+        raise InvalidWriteError(f"a key must be valid Unicode (no lone surrogates); got {key!r}")
     return key
+
+
+def _utf8(text: str) -> bool:
+    # PostgreSQL stores text as UTF-8; a lone surrogate would fail deep in the driver.
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def validate_ttl(ttl: Any) -> float | None:
@@ -118,17 +134,16 @@ def encode_value(value: Any, *, max_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> byt
         raise InvalidValueError(
             f"the value is {len(encoded)} bytes as JSON; the limit is {max_bytes} bytes"
         )
-    # The substring tests are cheap and almost always false; the exact checks run only then.
+    # The substring tests are cheap and rule out most values before the slower checks.
     if b"\\u0000" in encoded and _ESCAPED_NUL.search(encoded):
         raise InvalidValueError("the value contains a NUL character (\\u0000), which jsonb refuses")
-    if b"null" in encoded:
+    if b"null" in encoded:  # where orjson would have put a NaN or an infinity
         _reject_non_finite(value)
     return encoded
 
 
 def _reject_non_finite(value: Any) -> None:
-    # orjson writes NaN and infinities as null (so a value without null has none);
-    # refuse them instead of changing the value.
+    # orjson writes NaN and infinities as null; refuse them instead of changing the value.
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidValueError(f"the value contains {value!r}, which JSON cannot carry")
     if isinstance(value, Mapping):

@@ -9,11 +9,12 @@ resurrect a deleted item.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 import orjson
 
-from domain.models import StoreWrite
+from domain.models import Namespace, StoreWrite
 from infra.postgres_client import Connection
 
 # One statement for a whole batch: arrays in, unnest, upsert where newer.
@@ -92,3 +93,81 @@ async def upsert_newer(conn: Connection, writes: Iterable[StoreWrite]) -> int:
     status = await conn.execute(UPSERT_NEWER, *upsert_arguments(batch))
     # "INSERT 0 <n>": rows inserted or updated; superseded writes are not counted.
     return int(status.rsplit(" ", 1)[1])
+
+
+@dataclass(frozen=True, slots=True)
+class DirectWrite:
+    """A put (``value``: encoded JSON) or delete (``value`` None) that this process applies now."""
+
+    namespace: Namespace
+    key: str
+    value: bytes | None
+    ttl_minutes: float | None
+
+
+# A direct write supersedes whatever is stored: its version is the stored one
+# plus one, or PostgreSQL's clock in microseconds since the epoch when that is
+# higher, which keeps it comparable with queued writes (versioned by the Redis
+# clock at acceptance). Times come from the same clock, so every writer agrees.
+# The batch travels as one JSON array of [namespace, key, value, ttl_minutes]
+# (value null: delete): cheaper for the client than four arrays, same for the server.
+UPSERT_DIRECT = """
+INSERT INTO chatmem_store AS s
+    (namespace, key, value, version, created_at, updated_at, expires_at, ttl_minutes)
+SELECT w->>0, w->>1, nullif(w->2, 'null'::jsonb), c.version, c.at, c.at,
+       c.at + make_interval(secs => (w->>3)::float8 * 60), (w->>3)::float8
+FROM jsonb_array_elements($1::text::jsonb) AS w,
+     (SELECT statement_timestamp() AS at,
+             (extract(epoch FROM statement_timestamp()) * 1000000)::int8 AS version) c
+ON CONFLICT (namespace, key) DO UPDATE SET
+    value = EXCLUDED.value,
+    version = greatest(s.version + 1, EXCLUDED.version),
+    created_at = CASE
+        WHEN s.value IS NULL OR (s.expires_at IS NOT NULL AND s.expires_at <= EXCLUDED.updated_at)
+        THEN EXCLUDED.created_at ELSE s.created_at END,
+    updated_at = EXCLUDED.updated_at,
+    expires_at = EXCLUDED.expires_at,
+    ttl_minutes = EXCLUDED.ttl_minutes
+"""
+
+# Encoded JSON per statement, well below jsonb's 255 MB; a larger group takes
+# several statements in one transaction.
+DIRECT_STATEMENT_BYTES = 16 * 1024 * 1024
+
+
+def last_per_key(writes: Iterable[DirectWrite]) -> list[DirectWrite]:
+    """One write per (namespace, key), the last one given, in (namespace, key) order.
+
+    The fixed order keeps concurrent statements from deadlocking (see newest_per_key).
+    """
+    last = {(namespace_text(w.namespace), w.key): w for w in writes}
+    return [last[ident] for ident in sorted(last)]
+
+
+def direct_documents(writes: Sequence[DirectWrite]) -> list[str]:
+    """The JSON arguments of UPSERT_DIRECT for ``writes``, split by DIRECT_STATEMENT_BYTES."""
+    documents: list[str] = []
+    rows: list[object] = []
+    size = 0
+    for w in writes:
+        if rows and size + len(w.value or b"") > DIRECT_STATEMENT_BYTES:
+            documents.append(orjson.dumps(rows).decode())
+            rows, size = [], 0
+        value = None if w.value is None else orjson.Fragment(w.value)
+        ttl = None if value is None else w.ttl_minutes
+        rows.append([namespace_text(w.namespace), w.key, value, ttl])
+        size += len(w.value or b"") + len(w.key)
+    if rows:
+        documents.append(orjson.dumps(rows).decode())
+    return documents
+
+
+async def upsert_direct(conn: Connection, writes: Iterable[DirectWrite]) -> None:
+    """Apply ``writes`` at once, each superseding what is stored (deletes: tombstones)."""
+    documents = direct_documents(last_per_key(writes))
+    if len(documents) == 1:
+        await conn.execute(UPSERT_DIRECT, documents[0])
+    elif documents:
+        async with conn.transaction():
+            for document in documents:
+                await conn.execute(UPSERT_DIRECT, document)

@@ -18,7 +18,17 @@ from infra.stores.validation import (
 
 @pytest.mark.parametrize(
     "namespace",
-    [(), ("",), ("a", ""), ("a.b",), ("a", 1), "users", ("langgraph", "x"), ("a\x00",)],
+    [
+        (),
+        ("",),
+        ("a", ""),
+        ("a.b",),
+        ("a", 1),
+        "users",
+        ("langgraph", "x"),
+        ("a\x00",),
+        ("\ud800",),
+    ],
 )
 def test_bad_namespaces_are_refused_as_langgraph_refuses_them(namespace: Any) -> None:
     with pytest.raises(InvalidNamespaceError) as caught:
@@ -36,7 +46,7 @@ def test_reserved_root_is_allowed_for_reads() -> None:
     validate_labels(("langgraph",))
 
 
-@pytest.mark.parametrize("key", ["", "a\x00b", 5, None, "k" * 1025])
+@pytest.mark.parametrize("key", ["", "a\x00b", 5, None, "k" * 1025, "lone \udc00"])
 def test_bad_keys_are_refused(key: Any) -> None:
     with pytest.raises(InvalidWriteError):
         validate_key(key)
