@@ -100,6 +100,19 @@ class WriteProducer:
         finally:
             self._hand_over()
 
+    async def submit_many(self, writes: Sequence[EncodedWrite]) -> None:
+        """Return once Redis has accepted every write; they leave in as few jobs as fit."""
+        if len(writes) == 1:
+            await self.submit(writes[0])
+            return
+        loop = asyncio.get_running_loop()
+        waiting = [(write, loop.create_future()) for write in writes]
+        self._waiting.extend(waiting)
+        if not self._busy:
+            self._busy = True
+            self._hand_over()
+        await asyncio.gather(*(done for _, done in waiting))
+
     def _hand_over(self) -> None:
         if self._waiting:
             self._drainer = asyncio.create_task(self._drain())
