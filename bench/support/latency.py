@@ -32,18 +32,20 @@ async def _timed(call: Callable[..., Awaitable[object]], *args: object) -> float
     return (time.perf_counter() - started) * 1000
 
 
-async def single_producer(env: BenchEnv, *, with_worker: bool) -> SingleProducer:
-    """Interleave PING, enqueue and langgraph put, one at a time, SAMPLES of each."""
+async def single_producer(
+    env: BenchEnv, *, with_worker: bool, samples: int = SAMPLES
+) -> SingleProducer:
+    """Interleave PING, enqueue and langgraph put, one at a time, ``samples`` of each."""
     queue = unique_name("chatmem:bench-single")
     worker = env.start_worker(queue) if with_worker else None
-    store = await open_queued_store(env, queue)
+    store, close = await open_queued_store(env, queue)
     ping: list[float] = []
     enqueue: list[float] = []
     langgraph: list[float] = []
     try:
         async with AsyncPostgresStore.from_conn_string(env.database_url) as theirs:
             await theirs.setup()
-            for i in range(WARMUP + SAMPLES):
+            for i in range(WARMUP + samples):
                 item = bench_item(i)
                 timings = (
                     await _timed(store.redis.redis.ping),
@@ -54,7 +56,7 @@ async def single_producer(env: BenchEnv, *, with_worker: bool) -> SingleProducer
                     for samples, ms in zip((ping, enqueue, langgraph), timings, strict=True):
                         samples.append(ms)
     finally:
-        await store.aclose()
+        await close()
         if worker is not None:
             assert worker.stop() == 0, worker.log
     return SingleProducer(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -19,10 +20,10 @@ from bench.support.naive_worker import FUNCTION as NAIVE_FUNCTION
 from bench.support.queue_bench import BenchEnv, percentile
 from domain.models import StoreWrite
 from infra.postgres_client import init_connection
-from infra.redis_client import RedisClient
 from infra.stores.jobs import encode_op
 from infra.stores.keys import QueueKeys
-from infra.stores.producer import WriteProducer, encode_put
+from infra.stores.postgres import PostgresStore
+from infra.stores.queued import QueuedStore
 from infra.stores.writes import upsert_newer
 from tests.support import unique_name
 from worker.settings import arq_pool
@@ -165,40 +166,41 @@ async def naive_arq(env: BenchEnv, n: int, producers: int) -> Throughput:
     return await _through_worker(env, n, producers, (*NAIVE_WORKER, "--naive-worker"), open_writer)
 
 
-class _QueuedWrites:
-    """The write side of the queued store."""
-
-    def __init__(self, redis_url: str, queue: str) -> None:
-        self.redis = RedisClient.from_url(redis_url)
-        self._producer = WriteProducer(self.redis, QueueKeys(queue))
-
-    async def aput(self, namespace: tuple[str, ...], key: str, value: dict[str, Any]) -> None:
-        await self._producer.submit(encode_put(namespace, key, value, None))
-
-    async def aclose(self) -> None:
-        await self._producer.aclose()
-        await self.redis.aclose()
-
-
-async def open_queued_store(env: BenchEnv, queue: str) -> _QueuedWrites:
-    """The queued store on the benchmark's servers and ``queue``."""
-    return _QueuedWrites(env.redis_url, queue)
+async def open_queued_store(
+    env: BenchEnv, queue: str
+) -> tuple[QueuedStore, Callable[[], Awaitable[None]]]:
+    """The queued store on the benchmark's servers and ``queue``, and how to close it."""
+    stack = contextlib.AsyncExitStack()
+    store = await stack.enter_async_context(
+        QueuedStore.from_url(
+            env.redis_url, env.database_url, queue_name=queue, sweep=False, max_pool_size=2
+        )
+    )
+    return store, stack.aclose
 
 
 async def queued_store(env: BenchEnv, n: int, producers: int) -> Throughput:
     """(d) Puts through the queued store's producer, persisted by one worker process."""
 
     async def open_writer(queue: str) -> tuple[Callable[[int], Awaitable[object]], Any]:
-        store = await open_queued_store(env, queue)
+        store, close = await open_queued_store(env, queue)
 
         async def write(i: int) -> object:
             return await store.aput(*bench_item(i))
 
-        return write, store.aclose
+        return write, close
 
     return await _through_worker(env, n, producers, None, open_writer)
 
 
-async def postgres_store_direct(env: BenchEnv, n: int, producers: int) -> Throughput | None:
-    """(c) PostgresStore puts, ``producers`` concurrent writers; None where it is missing."""
-    return None
+async def postgres_store_direct(env: BenchEnv, n: int, producers: int) -> Throughput:
+    """(c) PostgresStore puts straight to PostgreSQL, ``producers`` concurrent writers."""
+    await env.reset_store()
+    async with PostgresStore.from_url(env.database_url, sweep=False) as store:
+        before = await env.xact_commits()
+        started = time.perf_counter()
+        latencies = await run_producers(n, producers, lambda i: store.aput(*bench_item(i)))
+        seconds = time.perf_counter() - started
+    statements = await env.xact_commits() - before
+    assert await _stored_rows(env) == n
+    return Throughput(n, seconds, statements, latencies)
