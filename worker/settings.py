@@ -110,6 +110,9 @@ def worker_options(
         "redis_pool": pool,
         "queue_name": settings.queue_name,
         "max_jobs": settings.worker_max_jobs,
+        # Ids read per poll: those running here plus as many as could start.
+        # arq's default (5x max_jobs) makes every poll of a busy queue costly.
+        "queue_read_limit": 2 * settings.worker_max_jobs,
         "poll_delay": settings.worker_poll_delay,
         "ctx": {"settings": settings, "redis_url": redis_url, "database_url": database_url},
     }
