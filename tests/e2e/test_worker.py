@@ -18,6 +18,7 @@ from infra.redis_client import RedisClient
 from infra.stores.jobs import FUNCTION_NAME, MAX_VERSION
 from infra.stores.keys import QueueKeys
 from infra.stores.producer import WriteProducer, encode_delete, encode_put
+from infra.stores.queued import QueuedStore
 from infra.stores.scripts import new_job_id
 from tests.e2e.conftest import StartWorker
 from tests.e2e.test_cli import chatmem
@@ -245,3 +246,24 @@ async def test_a_job_postgresql_refuses_fails_alone_and_the_others_persist(
     assert await queue.row("after") is not None
     assert "store_writes_rejected" in worker.log
     assert worker.process.poll() is None
+
+
+async def test_queued_store_reads_its_writes_before_and_after_a_worker_persists_them(
+    queue: Queue, workers: StartWorker, worker_env: dict[str, str]
+) -> None:
+    async with QueuedStore.from_url(
+        worker_env["REDIS_URL"], worker_env["DATABASE_URL"], queue_name=queue.keys.queue
+    ) as store:
+        await store.setup()
+        await store.aput(NS, "prefs", {"lang": "en"})
+        await store.aput(NS, "old", {"v": 1})
+        await store.adelete(NS, "old")
+        before = await store.aget(NS, "prefs")
+        assert before is not None
+        assert await store.aget(NS, "old") is None
+        workers()
+        await queue.wait_done(*await queue.job_ids())
+        assert await store.aget(NS, "prefs") == before
+        assert await store.aget(NS, "old") is None
+        assert await queue.redis.redis.zcard(queue.keys.pending_namespaces) == 0
+        assert await store.postgres.aget(NS, "prefs") == before
