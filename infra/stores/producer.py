@@ -21,10 +21,10 @@ from infra.stores.jobs import delete_fragment, put_fragment
 from infra.stores.keys import QueueKeys
 from infra.stores.scripts import (
     EncodedWrite,
+    JobIds,
     LuaScript,
     enqueue_call,
     enqueue_script,
-    new_job_id,
 )
 from infra.stores.validation import (
     DEFAULT_MAX_VALUE_BYTES,
@@ -85,6 +85,7 @@ class WriteProducer:
         self._waiting: list[_Waiting] = []
         self._drainer: asyncio.Task[None] | None = None
         self._in_flight: list[_Waiting] = []
+        self._job_ids = JobIds()
         self.jobs_enqueued = 0
 
     async def submit(self, write: EncodedWrite) -> None:
@@ -158,7 +159,7 @@ class WriteProducer:
         return group
 
     async def _enqueue(self, writes: Sequence[EncodedWrite]) -> None:
-        job_id = new_job_id()
+        job_id = self._job_ids.next()
         keys, args = enqueue_call(self._keys, job_id, writes)
         try:
             await self._script(keys, args)

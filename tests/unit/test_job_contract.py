@@ -22,6 +22,7 @@ from infra.stores.jobs import (
     to_epoch_us,
 )
 from infra.stores.producer import encode_delete, encode_put
+from infra.stores.scripts import JobIds
 
 WRITTEN = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -144,3 +145,9 @@ def test_the_reserved_root_label_bars_puts_but_not_deletes() -> None:
 def test_fields_a_worker_does_not_know_are_ignored() -> None:
     [write] = decode_ops([good_op(index=["text"], tenant="t1")])
     assert write.key == "k"
+
+
+def test_job_ids_never_repeat_within_or_across_producers() -> None:
+    first, second = JobIds(), JobIds()
+    ids = [first.next() for _ in range(1000)] + [second.next() for _ in range(1000)]
+    assert len(set(ids)) == 2000
