@@ -10,8 +10,10 @@ in-progress key. Everything else (running, retrying, finishing) is arq's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import arq.worker
 from arq.constants import in_progress_key_prefix
 from arq.utils import timestamp_ms
 from arq.worker import Worker
@@ -28,6 +30,22 @@ for i = 4, #ARGV do
 end
 return claimed
 """
+
+
+def describe_arguments(args: Sequence[Any], kwargs: dict[str, Any]) -> str:
+    """What arq's per-job log line shows of a job's arguments: their size only.
+
+    arq prints the start of their repr, which is user data (values written to
+    the store) and, for a job of many ops, costly to build on every run.
+    """
+    if len(args) == 1 and isinstance(args[0], list):
+        return f"{len(args[0])} ops"
+    return f"{len(args)} arguments"
+
+
+# arq's run_job calls the function it imported by name; replacing it there is
+# the only way to keep job contents out of its log lines.
+arq.worker.args_to_string = describe_arguments  # type: ignore[attr-defined]
 
 
 class StoreWorker(Worker):
