@@ -82,13 +82,19 @@ class QueuedStore(BaseStore):
         max_pool_size: int = 10,
         sweep: bool = True,
     ) -> AsyncIterator[QueuedStore]:
-        """A store on its own Redis client and PostgreSQL pool, closed on exit."""
+        """A store on its own Redis client and PostgreSQL pool, closed on exit.
+
+        PostgreSQL need not answer: puts and deletes only need Redis, and reads
+        raise ServiceUnavailableError naming PostgreSQL until it is back.
+        """
         redis = RedisClient.from_url(redis_url, socket_timeout=10.0)
         try:
+            # No connection up front: writes must work while PostgreSQL is away.
             async with PostgresStore.from_url(
                 database_url,
                 ttl=ttl,
                 max_value_bytes=max_value_bytes,
+                min_size=0,
                 max_size=max_pool_size,
                 sweep=sweep,
             ) as postgres:

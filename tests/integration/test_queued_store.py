@@ -148,3 +148,17 @@ async def test_redis_down_is_a_clear_error_naming_redis(database_url: str) -> No
             await store.aput(("ns",), "k", {"v": 1})
     assert caught.value.service == "Redis"
     assert "hunter2" not in str(caught.value)
+
+
+async def test_writes_are_accepted_while_postgresql_is_away(
+    redis_url: str, keys: QueueKeys
+) -> None:
+    away = "postgresql://postgres:hunter2@127.0.0.1:1/chatmem"
+    async with QueuedStore.from_url(redis_url, away, queue_name=keys.queue, sweep=False) as store:
+        await store.aput(("users", "u1"), "k", {"v": 1})
+        await store.adelete(("users", "u1"), "gone")
+        with pytest.raises(ServiceUnavailableError) as caught:
+            await store.aget(("users", "u1"), "k")
+        assert await store.redis.redis.zcard(keys.queue) == 2
+    assert caught.value.service == "PostgreSQL"
+    assert "hunter2" not in str(caught.value)
