@@ -16,7 +16,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import asyncpg
 from redis.exceptions import RedisError
 
 from domain.errors import ServiceUnavailableError
@@ -127,18 +126,17 @@ class GroupCommitter:
         except ServiceUnavailableError as exc:
             _fail(group, exc)
             return exc.service != "PostgreSQL"
-        except asyncpg.PostgresError as exc:
+        except Exception as exc:
             if len(group) == 1:
                 _fail(group, exc)
                 return True
-            # One job's writes sank the statement: commit each job alone, so the
-            # others go through and only the offending job fails.
+            # One job's writes sank the statement (PostgreSQL refused a row, or
+            # an expiry out of range): commit each job alone, so the others go
+            # through and only the offending job fails.
             log.warning("store_commit_split", jobs=len(group), error=str(exc))
             for job in group:
                 if not await self._commit_group(conn, [job]):
                     return False
-        except Exception as exc:
-            _fail(group, exc)
         return True
 
     async def _persist(self, conn: Connection, group: list[_Job]) -> None:

@@ -85,6 +85,7 @@ async def persist_store_writes(ctx: JobContext, ops: Any) -> None:
             else:
                 log.warning("store_writes_retried", error=error, ops=len(writes), defer_s=delay)
             raise Retry(defer=delay) from exc
-        except asyncpg.PostgresError as exc:
+        except Exception as exc:
+            # Retrying cannot help: PostgreSQL refused the job's writes for good.
             log.error("store_writes_rejected", error=str(exc), ops=len(writes))
             raise PermanentWriteError(str(exc)) from exc

@@ -139,7 +139,8 @@ class WriteProducer:
             self._in_flight = []
 
     def _drained(self, task: asyncio.Task[None]) -> None:
-        self._drainer = None
+        if self._drainer is task:  # a write arriving just after may have started another
+            self._drainer = None
         if task.cancelled() or task.exception() is not None:
             # Cancelled (the loop is closing), perhaps before it ever ran: nobody
             # may wait for ever.

@@ -108,6 +108,20 @@ async def test_a_job_postgresql_refuses_does_not_sink_the_others(
     assert set(await stored(postgres)) == {"a", "c"}
 
 
+async def test_a_job_whose_expiry_is_out_of_range_fails_alone(
+    committer: GroupCommitter, postgres: PostgresClient
+) -> None:
+    far = StoreWrite("put", ("users", "u1"), "far", {}, 1e12, 1, T0)  # about two million years
+    results = await asyncio.gather(
+        committer.commit("good", [put("a", 1)]),
+        committer.commit("bad", [far]),
+        return_exceptions=True,
+    )
+    assert results[0] is None
+    assert isinstance(results[1], OverflowError)
+    assert set(await stored(postgres)) == {"a"}
+
+
 async def test_postgresql_away_fails_the_jobs_with_a_clear_error(
     redis: RedisClient, keys: QueueKeys, database_url: str
 ) -> None:
