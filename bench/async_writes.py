@@ -65,7 +65,8 @@ async def main(quick: bool) -> int:
     writes, naive_writes = WRITES // scale, NAIVE_WRITES // scale
     rounds: dict[str, list[Throughput]] = {"a": [], "b": [], "c": [], "d": []}
     with tempfile.TemporaryDirectory(prefix="chatmem-bench-") as logs:
-        async with bench_env(Path(logs)) as env:
+        # A quick run checks that everything runs, not the figures: no waiting for statistics.
+        async with bench_env(Path(logs), stats_delay=0 if quick else 1.2) as env:
             for _ in range(rounds_wanted):
                 rounds["a"].append(await raw_upsert(env, writes))
                 rounds["b"].append(await naive_arq(env, naive_writes, PRODUCERS))

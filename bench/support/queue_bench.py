@@ -35,6 +35,8 @@ class BenchEnv:
     redis_url: str
     database_url: str
     log_dir: Path
+    # Statistics reach pg_stat_database up to a second after a backend commits.
+    stats_delay: float = 1.2
 
     def worker_env(self, queue: str) -> dict[str, str]:
         """The environment of a worker process on this benchmark's servers."""
@@ -54,8 +56,7 @@ class BenchEnv:
         """Transactions committed in the benchmark's database so far (pg_stat_database)."""
         conn = await asyncpg.connect(self.database_url)
         try:
-            # Statistics reach pg_stat_database up to a second after a backend commits.
-            await asyncio.sleep(1.2)
+            await asyncio.sleep(self.stats_delay)
             await conn.execute("SELECT pg_stat_clear_snapshot()")
             value = await conn.fetchval(
                 "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
@@ -82,7 +83,7 @@ async def _admin(server_url: str, sql: str) -> None:
 
 
 @asynccontextmanager
-async def bench_env(log_dir: Path) -> AsyncIterator[BenchEnv]:
+async def bench_env(log_dir: Path, *, stats_delay: float = 1.2) -> AsyncIterator[BenchEnv]:
     """Claim a Redis DB, create a PostgreSQL database, migrate; undo it all at the end."""
     resolver = ServiceResolver(Settings.from_env(), allow_embedded=True)
     endpoints = await resolver.resolve()
@@ -91,7 +92,7 @@ async def bench_env(log_dir: Path) -> AsyncIterator[BenchEnv]:
     )
     name = unique_name("chatmem_bench")
     await _admin(endpoints.database_url, f'CREATE DATABASE "{name}"')
-    env = BenchEnv(redis_url, with_database(endpoints.database_url, name), log_dir)
+    env = BenchEnv(redis_url, with_database(endpoints.database_url, name), log_dir, stats_delay)
     try:
         async with await PostgresClient.connect(env.database_url, max_size=1) as client:
             await migrate(client.pool)
