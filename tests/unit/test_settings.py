@@ -25,6 +25,8 @@ def test_every_variable_is_read() -> None:
         "QUEUE_NAME": "tenant-a:writes",
         "LOG_LEVEL": "debug",
         "LOG_FORMAT": "Console",
+        "WORKER_MAX_JOBS": "512",
+        "WORKER_POLL_DELAY": "0.2",
     }
     settings = Settings.from_env(env)
     assert settings.redis_url == env["REDIS_URL"]
@@ -33,6 +35,8 @@ def test_every_variable_is_read() -> None:
     assert settings.queue_name == "tenant-a:writes"
     assert settings.log_level == "DEBUG"
     assert settings.log_format == "console"
+    assert settings.worker_max_jobs == 512
+    assert settings.worker_poll_delay == 0.2
     assert set(env) == set(ENV_VARS)
 
 
@@ -53,6 +57,12 @@ def test_ttl_never_means_no_expiry() -> None:
         ("QUEUE_NAME", "has space"),
         ("LOG_LEVEL", "LOUD"),
         ("LOG_FORMAT", "xml"),
+        ("WORKER_MAX_JOBS", "many"),
+        ("WORKER_MAX_JOBS", "0"),
+        ("WORKER_MAX_JOBS", "2.5"),
+        ("WORKER_POLL_DELAY", "soon"),
+        ("WORKER_POLL_DELAY", "0"),
+        ("WORKER_POLL_DELAY", "60"),
     ],
 )
 def test_bad_value_names_the_variable(variable: str, value: str) -> None:
