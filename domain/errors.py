@@ -65,3 +65,17 @@ class EventLoopThreadError(ChatMemError, asyncio.InvalidStateError):
     async twin of the method is the one to call there. It is also asyncio's
     InvalidStateError, which langgraph's own async savers raise in that case.
     """
+
+
+class MalformedJobError(ChatMemError):
+    """A queued job does not follow the job contract; it must not be executed.
+
+    ``index`` is the position of the offending op in the job, None when the
+    job as a whole is wrong (not a list, empty).
+    """
+
+    def __init__(self, reason: str, index: int | None = None) -> None:
+        self.reason = reason
+        self.index = index
+        where = "the job" if index is None else f"op {index}"
+        super().__init__(f"malformed store job: {where}: {reason}")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 from domain.errors import ConfigurationError
 from infra.redaction import redact_url
 
 LogFormat = Literal["json", "console"]
+_N = TypeVar("_N", int, float)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -20,6 +21,8 @@ POSTGRES_SCHEMES = ("postgresql", "postgres")
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/chatmem"
 DEFAULT_QUEUE_NAME = "chatmem:queue"
+DEFAULT_WORKER_MAX_JOBS = 256
+DEFAULT_WORKER_POLL_DELAY = 0.05
 
 # Every variable Settings reads; the compose file and the docs are checked against it.
 ENV_VARS = (
@@ -30,6 +33,8 @@ ENV_VARS = (
     "LOG_LEVEL",
     "LOG_FORMAT",
     "CHATMEM_CHAT_MODEL",
+    "WORKER_MAX_JOBS",
+    "WORKER_POLL_DELAY",
 )
 
 
@@ -50,6 +55,8 @@ class Settings:
     log_format: LogFormat = "json"
     # A LangChain chat model ("provider:model") the assistants word replies with; None: rules only.
     chat_model: str | None = None
+    worker_max_jobs: int = DEFAULT_WORKER_MAX_JOBS
+    worker_poll_delay: float = DEFAULT_WORKER_POLL_DELAY
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +70,24 @@ class Settings:
             log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
             log_format=_log_format(env, "LOG_FORMAT"),
             chat_model=_chat_model(env, "CHATMEM_CHAT_MODEL"),
+            worker_max_jobs=_bounded(
+                env,
+                "WORKER_MAX_JOBS",
+                DEFAULT_WORKER_MAX_JOBS,
+                parse=int,
+                low=1,
+                high=10_000,
+                what="a whole number of jobs",
+            ),
+            worker_poll_delay=_bounded(
+                env,
+                "WORKER_POLL_DELAY",
+                DEFAULT_WORKER_POLL_DELAY,
+                parse=float,
+                low=0.001,
+                high=10.0,
+                what="a number of seconds",
+            ),
         )
 
     @property
@@ -86,6 +111,8 @@ class Settings:
             "LOG_LEVEL": self.log_level,
             "LOG_FORMAT": self.log_format,
             "CHATMEM_CHAT_MODEL": self.chat_model or "(unset: answers from rules, no model)",
+            "WORKER_MAX_JOBS": str(self.worker_max_jobs),
+            "WORKER_POLL_DELAY": f"{self.worker_poll_delay:g}",
         }
 
 
@@ -141,6 +168,29 @@ def _queue_name(env: Mapping[str, str], name: str) -> str:
     if any(c.isspace() for c in value) or len(value) > 200:
         raise ConfigurationError(name, f"expected a short name without spaces; got {value!r}")
     return value
+
+
+def _bounded(
+    env: Mapping[str, str],
+    name: str,
+    default: _N,
+    *,
+    parse: Callable[[str], _N],
+    low: _N,
+    high: _N,
+    what: str,
+) -> _N:
+    value = _raw(env, name)
+    if value is None:
+        return default
+    try:
+        number = parse(value)
+    except ValueError:
+        raise ConfigurationError(name, f"expected {what}; got {value!r}") from None
+    # NaN fails both comparisons, so it is refused here too.
+    if not low <= number <= high:
+        raise ConfigurationError(name, f"expected {what} from {low:g} to {high:g}; got {value!r}")
+    return number
 
 
 def _choice(

@@ -24,15 +24,13 @@ from infra.services import Endpoints, ServiceResolver
 from infra.settings import Settings
 from tests.support import (
     CLAIM_KEY,
+    claim_redis_db,
     pid_alive,
     unique_name,
     with_database,
     with_query,
     with_redis_db,
 )
-
-# Databases 1..15; 0 is left to whoever else uses the server.
-REDIS_TEST_DBS = range(1, 16)
 
 
 @dataclass(frozen=True)
@@ -57,27 +55,10 @@ def services() -> Iterator[Endpoints]:
         resolver.close()
 
 
-def _claim_redis_db(base_url: str) -> int:
-    for db in REDIS_TEST_DBS:
-        client = redis.Redis.from_url(with_redis_db(base_url, db))
-        try:
-            if client.set(CLAIM_KEY, os.getpid(), nx=True, ex=6 * 3600):
-                return db
-            owner = client.get(CLAIM_KEY)
-            if owner is not None and not pid_alive(int(owner)):
-                # A session that died without releasing its claim.
-                client.flushdb()
-                if client.set(CLAIM_KEY, os.getpid(), nx=True, ex=6 * 3600):
-                    return db
-        finally:
-            client.close()
-    raise RuntimeError("every Redis test database (1-15) is claimed by a running session")
-
-
 @pytest.fixture(scope="session")
 def redis_session_url(services: Endpoints) -> Iterator[str]:
     """A Redis URL on a database number this session alone uses."""
-    db = _claim_redis_db(services.redis_url)
+    db = claim_redis_db(services.redis_url)
     url = with_redis_db(services.redis_url, db)
     yield url
     client = redis.Redis.from_url(url)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis
 
 from infra.embedded import process_alive
 
 CLAIM_KEY = "chatmem:test-claim"
+# Databases 1..15; 0 is left to whoever else uses the server.
+REDIS_TEST_DBS = range(1, 16)
 
 
 def with_query(url: str, **params: str) -> str:
@@ -41,3 +46,21 @@ def unique_name(prefix: str) -> str:
 def pid_alive(pid: int) -> bool:
     """Whether ``pid`` is a live process on this host (a zombie is not)."""
     return process_alive(pid)
+
+
+def claim_redis_db(base_url: str, dbs: Iterable[int] = REDIS_TEST_DBS) -> int:
+    """A Redis database number no running test session or benchmark holds, now ours."""
+    for db in dbs:
+        client = redis.Redis.from_url(with_redis_db(base_url, db))
+        try:
+            if client.set(CLAIM_KEY, os.getpid(), nx=True, ex=6 * 3600):
+                return db
+            owner = client.get(CLAIM_KEY)
+            if owner is not None and not pid_alive(int(owner)):
+                # A session that died without releasing its claim.
+                client.flushdb()
+                if client.set(CLAIM_KEY, os.getpid(), nx=True, ex=6 * 3600):
+                    return db
+        finally:
+            client.close()
+    raise RuntimeError("every Redis test database (1-15) is claimed by a running session")

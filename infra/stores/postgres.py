@@ -38,6 +38,7 @@ from infra.stores.sweeper import (
     Sweeper,
     SweepResult,
 )
+from infra.stores.sync_calls import run_batch
 from infra.stores.validation import DEFAULT_MAX_VALUE_BYTES
 from infra.stores.writers import DROPPED, WriterConnections
 from infra.stores.writes import DirectWrite, namespace_text
@@ -157,20 +158,7 @@ class PostgresStore(BaseStore):
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         """Run ``abatch`` on the store's loop from another thread and wait for it."""
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
-            raise asyncio.InvalidStateError(
-                "Synchronous calls to PostgresStore detected in the main event loop. "
-                "This would deadlock: use the asynchronous methods there, for example "
-                "`await store.aget(...)` instead of `store.get(...)`."
-            )
-        if not self._loop.is_running():
-            raise RuntimeError("the event loop this PostgresStore was created on is not running")
-        future = asyncio.run_coroutine_threadsafe(self.abatch(list(ops)), self._loop)
-        return future.result()
+        return run_batch("PostgresStore", self._loop, self.abatch, ops)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """Results in op order; puts to one (namespace, key) collapse, the last one wins."""

@@ -20,6 +20,7 @@ from domain.models import Namespace
 DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
 MAX_KEY_CHARS = 1024
 MAX_NAMESPACE_DEPTH = 32
+MAX_TTL_MINUTES = 1000 * 366 * 24 * 60
 RESERVED_ROOT = "langgraph"
 
 # An escaped NUL in encoded JSON: PostgreSQL's jsonb refuses \u0000 in strings.
@@ -107,13 +108,18 @@ def _utf8(text: str) -> bool:
 
 
 def validate_ttl(ttl: Any) -> float | None:
-    """A TTL is None (never expires) or a positive, finite number of minutes."""
+    """A TTL is None (never expires) or a positive number of minutes, at most MAX_TTL_MINUTES."""
     if ttl is None:
         return None
     if isinstance(ttl, bool) or not isinstance(ttl, int | float):
         raise InvalidWriteError(f"a ttl is a number of minutes; got {type(ttl).__name__}")
     if not math.isfinite(ttl) or ttl <= 0:
         raise InvalidWriteError(f"a ttl is a positive number of minutes; got {ttl!r}")
+    if ttl > MAX_TTL_MINUTES:
+        # An expiry beyond any date PostgreSQL or Python holds would fail at commit.
+        raise InvalidWriteError(
+            f"a ttl is at most {MAX_TTL_MINUTES} minutes (1000 years); got {ttl!r}"
+        )
     return float(ttl)
 
 

@@ -27,6 +27,8 @@ def test_every_variable_is_read() -> None:
         "LOG_LEVEL": "debug",
         "LOG_FORMAT": "Console",
         "CHATMEM_CHAT_MODEL": "openai:gpt-4o-mini",
+        "WORKER_MAX_JOBS": "512",
+        "WORKER_POLL_DELAY": "0.2",
     }
     settings = Settings.from_env(env)
     assert settings.redis_url == env["REDIS_URL"]
@@ -36,6 +38,8 @@ def test_every_variable_is_read() -> None:
     assert settings.log_level == "DEBUG"
     assert settings.log_format == "console"
     assert settings.chat_model == "openai:gpt-4o-mini"
+    assert settings.worker_max_jobs == 512
+    assert settings.worker_poll_delay == 0.2
     assert set(env) == set(ENV_VARS)
 
 
@@ -57,6 +61,12 @@ def test_ttl_never_means_no_expiry() -> None:
         ("LOG_LEVEL", "LOUD"),
         ("LOG_FORMAT", "xml"),
         ("CHATMEM_CHAT_MODEL", "open ai"),
+        ("WORKER_MAX_JOBS", "many"),
+        ("WORKER_MAX_JOBS", "0"),
+        ("WORKER_MAX_JOBS", "2.5"),
+        ("WORKER_POLL_DELAY", "soon"),
+        ("WORKER_POLL_DELAY", "0"),
+        ("WORKER_POLL_DELAY", "60"),
     ],
 )
 def test_bad_value_names_the_variable(variable: str, value: str) -> None:

@@ -52,7 +52,7 @@ def test_bad_keys_are_refused(key: Any) -> None:
         validate_key(key)
 
 
-@pytest.mark.parametrize("ttl", [0, -1, math.nan, math.inf, "5", True])
+@pytest.mark.parametrize("ttl", [0, -1, math.nan, math.inf, "5", True, 1e12])
 def test_bad_ttls_are_refused(ttl: Any) -> None:
     with pytest.raises(InvalidWriteError):
         validate_ttl(ttl)

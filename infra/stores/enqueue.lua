@@ -1,0 +1,43 @@
+-- Accept a group of store writes in one step: versions, pending entries, one arq job.
+--
+-- KEYS[1] version counter     KEYS[2] arq queue (sorted set)
+-- KEYS[3] arq job key         KEYS[4] pending namespaces (sorted set)
+-- ARGV[1] job id
+-- ARGV[2] the ops as triples (see triples.lua): namespace text, key, and the
+--         op JSON without its version, written_at and closing brace.
+-- JOB_HEAD, JOB_OPS, JOB_TAIL (arq's envelope around "et" and the ops) and
+-- ENTRIES (prefix of the per-namespace pending hashes) is a constant defined
+-- in front of this text (see scripts.py). A pending entry is the write's
+-- version, a space, and its op JSON.
+--
+-- Few arguments, the ops in one, and the per-namespace hashes named here:
+-- a client encodes each argument on its own, which costs more than the
+-- script. Like arq's own keys, this assumes one Redis, not a cluster.
+--
+-- Versions come from one clock, Redis's: max(last + 1, now in microseconds), so
+-- they grow in the order Redis accepts writes even if the counter is lost.
+-- Values are never decoded here: cjson would turn [] into {}.
+local t = redis.call('TIME')
+local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local version = math.max(last + 1, now_us)
+local first = version
+local written = string.format('%.0f', now_us)
+local ops = {}
+local seen = {}
+each_triple(ARGV[2], function(ns, key, fragment)
+  local v = string.format('%.0f', version)
+  local op = fragment .. ',"version":' .. v .. ',"written_at":' .. written .. '}'
+  ops[#ops + 1] = op
+  redis.call('HSET', ENTRIES .. ns, key, v .. ' ' .. op)
+  if not seen[ns] then
+    seen[ns] = true
+    redis.call('ZADD', KEYS[4], 0, ns)
+  end
+  version = version + 1
+end)
+redis.call('SET', KEYS[1], string.format('%.0f', version - 1))
+local et = string.format('%.0f', math.floor(now_us / 1000))
+redis.call('SET', KEYS[3], JOB_HEAD .. et .. JOB_OPS .. table.concat(ops, ',') .. JOB_TAIL)
+redis.call('ZADD', KEYS[2], et, ARGV[1])
+return string.format('%.0f', first)

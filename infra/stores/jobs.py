@@ -1,0 +1,161 @@
+"""The job contract: how store writes travel from producers to workers through arq.
+
+One arq job ``persist_store_writes`` carries one or more ops in its single
+argument, a JSON list::
+
+    {"op": "put" | "delete", "namespace": ["users", "u1"], "key": "k",
+     "value": {...} | null, "ttl": minutes | null,
+     "version": int, "written_at": microseconds since the epoch (UTC)}
+
+arq's job envelope is JSON too (orjson, never pickle). A job in Redis is
+untrusted input: ``decode_ops`` checks every field with the same rules as
+the producer and raises MalformedJobError on the first violation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from domain.errors import InvalidWriteError, MalformedJobError
+from domain.models import StoreWrite
+from infra.stores.validation import (
+    DEFAULT_MAX_VALUE_BYTES,
+    encode_value,
+    validate_key,
+    validate_namespace,
+    validate_ttl,
+)
+
+FUNCTION_NAME = "persist_store_writes"
+# Lua numbers are doubles: versions stay below 2**53 so the scripts compare them exactly.
+MAX_VERSION = 2**53 - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_WRITTEN_AT_US = 253_402_300_799_000_000  # 9999-12-31
+
+# arq's envelope around the ops list; the enqueue script fills in "et" and the ops.
+JOB_HEAD = b'{"t":null,"f":"' + FUNCTION_NAME.encode() + b'","k":{},"et":'
+JOB_OPS_OPEN = b',"a":[['
+JOB_TAIL = b"]]}"
+
+
+def put_fragment(namespace: Sequence[str], key: str, value: bytes, ttl: float | None) -> bytes:
+    """A put op as JSON without its closing brace; the script appends version and written_at.
+
+    ``value`` is the already encoded (and validated) JSON object.
+    """
+    return b"".join(
+        (
+            b'{"op":"put","namespace":',
+            orjson.dumps(list(namespace)),
+            b',"key":',
+            orjson.dumps(key),
+            b',"value":',
+            value,
+            b',"ttl":',
+            orjson.dumps(ttl),
+        )
+    )
+
+
+def delete_fragment(namespace: Sequence[str], key: str) -> bytes:
+    """A delete op as JSON without its closing brace."""
+    return b"".join(
+        (
+            b'{"op":"delete","namespace":',
+            orjson.dumps(list(namespace)),
+            b',"key":',
+            orjson.dumps(key),
+            b',"value":null,"ttl":null',
+        )
+    )
+
+
+def complete_op(fragment: bytes, version: int, written_at_us: int) -> bytes:
+    """The op JSON the enqueue script builds from a fragment (used where Lua is not)."""
+    return fragment + b',"version":%d,"written_at":%d}' % (version, written_at_us)
+
+
+def encode_op(write: StoreWrite) -> bytes:
+    """One op as JSON, the way the enqueue script writes it."""
+    if write.is_delete:
+        fragment = delete_fragment(write.namespace, write.key)
+    else:
+        fragment = put_fragment(
+            write.namespace, write.key, orjson.dumps(write.value), write.ttl_minutes
+        )
+    return complete_op(fragment, write.version, to_epoch_us(write.written_at))
+
+
+def to_epoch_us(moment: datetime) -> int:
+    """A timezone-aware datetime as whole microseconds since the epoch."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_epoch_us(micros: int) -> datetime:
+    """Microseconds since the epoch as a UTC datetime, exactly."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def serialize_job(data: dict[str, Any]) -> bytes:
+    """arq's job_serializer: orjson; an exception in a job result becomes its text."""
+    return orjson.dumps(data, default=_describe)
+
+
+def deserialize_job(data: bytes) -> dict[str, Any]:
+    """arq's job_deserializer: orjson, and the envelope must be a JSON object."""
+    decoded = orjson.loads(data)
+    if not isinstance(decoded, dict):
+        raise TypeError(f"a job is a JSON object; got {type(decoded).__name__}")
+    return decoded
+
+
+def _describe(obj: Any) -> str:
+    if isinstance(obj, BaseException):
+        return f"{type(obj).__name__}: {obj}"
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def decode_ops(ops: Any, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> list[StoreWrite]:
+    """The ops of a job, each checked against the contract, or MalformedJobError."""
+    if not isinstance(ops, list):
+        raise MalformedJobError(f"the argument is a list of ops; got {type(ops).__name__}")
+    if not ops:
+        raise MalformedJobError("the job carries no ops")
+    return [_decode_op(op, index, max_value_bytes) for index, op in enumerate(ops)]
+
+
+def _decode_op(op: Any, index: int, max_value_bytes: int) -> StoreWrite:
+    if not isinstance(op, Mapping):
+        raise MalformedJobError(f"an op is a JSON object; got {type(op).__name__}", index)
+    kind = op.get("op")
+    try:
+        # The reserved root label bars puts only, as in PostgresStore.
+        namespace = validate_namespace(op.get("namespace"), for_write=kind == "put")
+        key = validate_key(op.get("key"))
+        if kind == "put":
+            value = op.get("value")
+            encode_value(value, max_bytes=max_value_bytes)
+            ttl = validate_ttl(op.get("ttl"))
+        elif kind == "delete":
+            if op.get("value") is not None or op.get("ttl") is not None:
+                raise InvalidWriteError("a delete carries neither value nor ttl")
+            value, ttl = None, None
+        else:
+            raise InvalidWriteError(f'"op" is "put" or "delete"; got {kind!r}')
+    except InvalidWriteError as exc:
+        raise MalformedJobError(str(exc), index) from None
+    version = _whole_number(op.get("version"), "version", index, high=MAX_VERSION)
+    written_at = _whole_number(op.get("written_at"), "written_at", index, high=_MAX_WRITTEN_AT_US)
+    return StoreWrite(kind, namespace, key, value, ttl, version, from_epoch_us(written_at))
+
+
+def _whole_number(value: Any, name: str, index: int, *, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedJobError(f'"{name}" is a whole number; got {type(value).__name__}', index)
+    if not 0 < value <= high:
+        raise MalformedJobError(f'"{name}" is between 1 and {high}; got {value}', index)
+    return value

@@ -1,0 +1,78 @@
+"""StoreWorker claims jobs by arq's rule, in one call per poll."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from arq.connections import ArqRedis
+from arq.worker import func
+
+from infra.stores.jobs import deserialize_job, serialize_job
+from infra.stores.keys import QueueKeys
+from worker.arq_worker import StoreWorker
+from worker.settings import arq_pool
+
+ran: list[str] = []
+
+
+async def record(ctx: dict[str, Any], name: str) -> None:
+    ran.append(name)
+
+
+@pytest.fixture
+async def pool(redis_url: str, keys: QueueKeys) -> AsyncIterator[ArqRedis]:
+    pool = arq_pool(redis_url, keys.queue)
+    yield pool
+    await pool.aclose()
+
+
+def store_worker(pool: ArqRedis, keys: QueueKeys, **options: Any) -> StoreWorker:
+    return StoreWorker(
+        functions=[func(record, name="record")],
+        redis_pool=pool,
+        queue_name=keys.queue,
+        handle_signals=False,
+        keep_result=0,
+        job_serializer=serialize_job,
+        job_deserializer=deserialize_job,
+        **options,
+    )
+
+
+async def test_only_queued_due_jobs_no_other_worker_holds_are_started(
+    pool: ArqRedis, keys: QueueKeys
+) -> None:
+    ran.clear()
+    due = await pool.enqueue_job("record", "due")
+    held = await pool.enqueue_job("record", "held")
+    later = await pool.enqueue_job("record", "later", _defer_by=timedelta(minutes=5))
+    assert due is not None
+    assert held is not None
+    assert later is not None
+    await pool.set(QueueKeys.in_progress(held.job_id), b"1")  # another worker runs it
+    worker = store_worker(pool, keys)
+    ids = [due.job_id, held.job_id, later.job_id, "finished-and-gone"]
+    await worker.start_jobs([job_id.encode() for job_id in ids])
+    assert set(worker.tasks) == {due.job_id}
+    await asyncio.gather(*worker.tasks.values())
+    assert ran == ["due"]
+    assert worker.job_counter == 0
+    assert set(await pool.zrange(keys.queue, 0, -1)) == {
+        held.job_id.encode(),
+        later.job_id.encode(),
+    }
+
+
+async def test_no_more_jobs_start_than_free_slots(pool: ArqRedis, keys: QueueKeys) -> None:
+    ran.clear()
+    jobs = [await pool.enqueue_job("record", f"j{i}") for i in range(5)]
+    worker = store_worker(pool, keys, max_jobs=2)
+    await worker.start_jobs([job.job_id.encode() for job in jobs if job])
+    assert len(worker.tasks) == 2
+    started = list(worker.tasks)
+    assert await pool.exists(*[QueueKeys.in_progress(job_id) for job_id in started]) == 2
+    await asyncio.gather(*worker.tasks.values())
