@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any, Literal
 
 import asyncpg
 import orjson
@@ -13,19 +13,32 @@ import redis.asyncio as aioredis
 from domain.repositories.checkpointers import BaseCheckpointerRepository
 from domain.repositories.stores import BaseStoreRepository
 from infra.checkpointers import RedisCheckpointerRepository, RedisCheckpointSaver
-from infra.stores import PostgresStoreRepository
+from infra.stores import PostgresStoreRepository, QueuedStoreRepository
 from tests.checkpointer_support import keys_under, unique_prefix
 
 Memory = tuple[BaseCheckpointerRepository, BaseStoreRepository]
 
 
+StoreKind = Literal["postgres", "queued"]
+
+
 @asynccontextmanager
-async def open_memory(redis_url: str, database_url: str) -> AsyncIterator[Memory]:
-    """Checkpoints in Redis under a prefix of their own, long-term items in PostgreSQL."""
-    async with (
-        RedisCheckpointSaver.from_url(redis_url, key_prefix=unique_prefix()) as saver,
-        PostgresStoreRepository.from_url(database_url) as stores,
-    ):
+async def open_memory(
+    redis_url: str, database_url: str, kind: StoreKind = "postgres", queue_name: str | None = None
+) -> AsyncIterator[Memory]:
+    """Checkpoints in Redis under a prefix of their own; the PostgreSQL or the queued store."""
+    async with AsyncExitStack() as stack:
+        saver = await stack.enter_async_context(
+            RedisCheckpointSaver.from_url(redis_url, key_prefix=unique_prefix())
+        )
+        stores: BaseStoreRepository
+        if kind == "queued":
+            assert queue_name is not None
+            stores = await stack.enter_async_context(
+                QueuedStoreRepository.from_url(redis_url, database_url, queue_name=queue_name)
+            )
+        else:
+            stores = await stack.enter_async_context(PostgresStoreRepository.from_url(database_url))
         yield RedisCheckpointerRepository(saver), stores
 
 
