@@ -82,15 +82,20 @@ class Services:
         self.worker: WorkerProcess | None = None
 
     def stop_on_sigterm(self) -> None:
-        """On SIGTERM stop the worker, then the embedded servers, then die of SIGTERM.
+        """On SIGTERM, clean up as on Ctrl-C; with embedded servers, stop everything and die.
 
-        Call it from the main thread. Data a run put on real servers stays (the
-        names are printed at the start); Ctrl-C instead unwinds and cleans up.
+        Call it from the main thread. On real servers SIGTERM unwinds like
+        Ctrl-C, so the run's schema and keys are removed and the worker
+        stopped. Embedded servers are stopped at once instead (after the
+        worker), as infra.embedded does, and the process dies of SIGTERM.
         """
-        self.resolver.embedded.stop_on_sigterm()
+        embedded = self.resolver.embedded
+        embedded.stop_on_sigterm()
         stop_servers = signal.getsignal(signal.SIGTERM)
 
         def handler(signum: int, frame: FrameType | None) -> None:
+            if embedded.redis_url is None and embedded.database_url is None:
+                raise KeyboardInterrupt
             if self.worker is not None:
                 self.worker.stop(timeout=5)
             if callable(stop_servers):

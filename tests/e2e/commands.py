@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,36 @@ def run_command(
         raise
     result = subprocess.CompletedProcess(process.args, process.returncode, out, err)
     return result, process.pid
+
+
+def terminate_at(
+    *args: str, env: dict[str, str], marker: str, timeout: float = 90
+) -> tuple[int, str, int]:
+    """Run a command like run_command, send it SIGTERM once it prints ``marker``.
+
+    Returns the exit status, everything it printed, and its session id.
+    """
+    full_env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    full_env.update(env, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "worker", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=full_env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    printed = []
+    for line in process.stdout:
+        printed.append(line)
+        if marker in line:
+            process.send_signal(signal.SIGTERM)
+            break
+    printed.append(process.stdout.read())
+    process.stdout.close()
+    return process.wait(timeout), "".join(printed), process.pid
 
 
 def _processes() -> list[tuple[int, str, str]]:

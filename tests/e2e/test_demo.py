@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 
 import pytest
 import redis
@@ -14,6 +15,7 @@ from tests.e2e.commands import (
     live_in_session,
     live_mentioning,
     run_command,
+    terminate_at,
 )
 
 pytestmark = pytest.mark.slow
@@ -70,6 +72,32 @@ def test_the_demo_on_embedded_servers_stops_them() -> None:
     assert_the_story_is_told(result.stdout)
     assert "embedded servers stopped" in result.stdout
     run_dir = embedded_run_dir(result.stdout)
+    assert run_dir is not None
+    assert live_mentioning(run_dir) == []
+    assert live_in_session(session) == []
+
+
+def test_sigterm_mid_conversation_on_real_servers_still_cleans_up(
+    redis_url: str, postgres_database_url: str
+) -> None:
+    env = {"REDIS_URL": redis_url, "DATABASE_URL": postgres_database_url}
+    status, output, session = terminate_at("demo", env=env, marker="bob · thread bob-1")
+    assert status != 0
+    assert "Short-term memory" not in output
+    schemas = "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'chatmem_demo_%'"
+    assert asyncio.run(fetch_column(postgres_database_url, schemas)) == []
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert list(client.scan_iter(match="chatmem:demo:*")) == []
+    finally:
+        client.close()
+    assert live_in_session(session) == []
+
+
+def test_sigterm_mid_conversation_on_embedded_servers_stops_them() -> None:
+    status, output, session = terminate_at("demo", "--embedded", env={}, marker="Conversation")
+    assert status == -signal.SIGTERM
+    run_dir = embedded_run_dir(output)
     assert run_dir is not None
     assert live_mentioning(run_dir) == []
     assert live_in_session(session) == []
