@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.store.base import Result
 
-from domain.chatbots.phrasing import phrase
+from domain.chatbots.nodes import Decision, store_node
 from domain.chatbots.sales import SalesTable, compute
 from domain.chatbots.sales_talk import describe, help_text, parse_question, state_question
 from domain.conversation import last_query
@@ -30,18 +31,18 @@ def client_workflow(
 ) -> StateGraph[ClientState, None, ClientState, ClientState]:
     """One node: understand the question (with the thread's last one), compute, answer."""
 
-    def analyse(state: ClientState) -> dict[str, Any]:
-        messages = state["messages"]
+    def analyse(state: dict[str, Any], config: RunnableConfig, results: list[Result]) -> Decision:
         previous = state_question(state.get("last_question"))
-        question = parse_question(last_query(messages), sales, previous)
+        question = parse_question(last_query(state["messages"]), sales, previous)
         if question is None:
-            return {"messages": [AIMessage(help_text(sales))]}
-        draft = describe(compute(sales, question))
-        reply = phrase(chat_model, persona=PERSONA, facts=draft, draft=draft, messages=messages)
-        return {"messages": [AIMessage(reply)], "last_question": question.to_state()}
+            return Decision(draft=help_text(sales))
+        answer = describe(compute(sales, question))
+        return Decision({"last_question": question.to_state()}, draft=answer, facts=answer)
 
     builder = StateGraph(ClientState)
-    builder.add_node("analyse", analyse)
+    builder.add_node(
+        "analyse", store_node("analyse", analyse, persona=PERSONA, chat_model=chat_model)
+    )
     builder.add_edge(START, "analyse")
     builder.add_edge("analyse", END)
     return builder

@@ -11,11 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.config import get_store
 from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.store.base import BaseStore
+from langgraph.store.base import Item, Op, PutOp, Result, SearchOp
 
 from domain.chatbots.catalog import Catalog, Product
 from domain.chatbots.customer_talk import (
@@ -30,7 +28,7 @@ from domain.chatbots.customer_talk import (
     request_limit,
     wants_cheaper,
 )
-from domain.chatbots.phrasing import phrase
+from domain.chatbots.nodes import Decision, store_node
 from domain.conversation import last_query
 from domain.models import Namespace, user_namespace
 from domain.repositories.chatbots import BaseChatbotRepository
@@ -56,10 +54,14 @@ def facts_namespace(user_id: str) -> Namespace:
     return user_namespace(user_id, "facts")
 
 
-def read_facts(store: BaseStore, user_id: str) -> dict[str, Any]:
-    """The customer's remembered facts, {key: value}."""
-    items = store.search(facts_namespace(user_id), limit=len(FACT_KEYS) * 4)
-    return {item.key: item.value["value"] for item in items if item.key in FACT_KEYS}
+def facts_of(result: Result) -> dict[str, Any]:
+    """The remembered facts in the result of a search of a customer's facts, {key: value}."""
+    items = result if isinstance(result, list) else []
+    return {
+        item.key: item.value["value"]
+        for item in items
+        if isinstance(item, Item) and item.key in FACT_KEYS
+    }
 
 
 def _configured(config: RunnableConfig, name: str) -> Any:
@@ -110,7 +112,7 @@ def suggestion(
 
 
 def _acknowledgements(
-    text: str, state: CustomerState, facts: dict[str, Any], *, across_threads: bool
+    text: str, state: dict[str, Any], facts: dict[str, Any], *, across_threads: bool
 ) -> list[str]:
     """Greeting, and what the assistant learnt, forgot or knows about the customer."""
     noted, forgotten = state.get("noted", {}), state.get("forgotten", [])
@@ -146,29 +148,34 @@ def customer_workflow(
 ) -> StateGraph[CustomerState, None, CustomerState, CustomerState]:
     """Two nodes: remember what the message says about the customer, then answer."""
 
-    def remember(state: CustomerState, config: RunnableConfig) -> dict[str, Any]:
+    def remember(state: dict[str, Any], config: RunnableConfig, results: list[Result]) -> Decision:
         text = last_query(state["messages"])
         noted = facts_said(text, catalog.brands)
         forgotten = [key for key in facts_to_forget(text) if key not in noted]
+        changes = {"noted": noted, "forgotten": forgotten}
         user_id = _configured(config, "user_id")
         if user_id is None:
             kept = {k: v for k, v in state.get("session_facts", {}).items() if k not in forgotten}
-            return {"noted": noted, "forgotten": forgotten, "session_facts": {**kept, **noted}}
-        store, namespace = get_store(), facts_namespace(user_id)
-        thread_id = _configured(config, "thread_id")
-        for key, value in noted.items():
-            store.put(namespace, key, {"value": value, "thread_id": thread_id})
-        for key in forgotten:
-            store.delete(namespace, key)
-        return {"noted": noted, "forgotten": forgotten}
+            return Decision({**changes, "session_facts": {**kept, **noted}})
+        namespace, thread_id = facts_namespace(user_id), _configured(config, "thread_id")
+        # Facts are kept for good (ttl None); a put of None deletes.
+        writes = [
+            PutOp(namespace, k, {"value": v, "thread_id": thread_id}) for k, v in noted.items()
+        ]
+        writes += [PutOp(namespace, key, None) for key in forgotten]
+        return Decision(changes, writes=writes)
 
-    def respond(state: CustomerState, config: RunnableConfig) -> dict[str, Any]:
-        text = last_query(state["messages"])
+    def facts_read(state: dict[str, Any], config: RunnableConfig) -> list[Op]:
         user_id = _configured(config, "user_id")
-        facts = (
-            state.get("session_facts", {}) if user_id is None else read_facts(get_store(), user_id)
-        )
-        parts = _acknowledgements(text, state, facts, across_threads=user_id is not None)
+        if user_id is None:
+            return []
+        return [SearchOp(facts_namespace(user_id), limit=len(FACT_KEYS) * 4)]
+
+    def respond(state: dict[str, Any], config: RunnableConfig, results: list[Result]) -> Decision:
+        text = last_query(state["messages"])
+        read = bool(results)
+        facts: dict[str, Any] = facts_of(results[0]) if read else state.get("session_facts", {})
+        parts = _acknowledgements(text, state, facts, across_threads=read)
         update: dict[str, Any] = {}
         limit, cheaper = request_limit(text), wants_cheaper(text)
         category = category_asked(text, catalog.categories)
@@ -179,16 +186,15 @@ def customer_workflow(
             said, product = suggestion(catalog, category, facts, limit=limit, after=after)
             parts.append(said)
             update = {"category": category, "last_sku": product.sku if product else None}
-        draft = " ".join(parts) or _offer(catalog)
         known = f"Known about the customer: {describe_facts(facts) or 'nothing yet'}."
-        reply = phrase(
-            chat_model, persona=PERSONA, facts=known, draft=draft, messages=state["messages"]
-        )
-        return {"messages": [AIMessage(reply)], **update}
+        return Decision(update, draft=" ".join(parts) or _offer(catalog), facts=known)
 
+    answer = store_node(
+        "respond", respond, reads=facts_read, persona=PERSONA, chat_model=chat_model
+    )
     builder = StateGraph(CustomerState)
-    builder.add_node("remember", remember)
-    builder.add_node("respond", respond)
+    builder.add_node("remember", store_node("remember", remember))
+    builder.add_node("respond", answer)
     builder.add_edge(START, "remember")
     builder.add_edge("remember", "respond")
     builder.add_edge("respond", END)

@@ -55,6 +55,22 @@ class FlakyStoreRepository(MemoryStoreRepository):
         await super().aput(namespace, key, value, ttl)
 
 
+class CountingStore(InMemoryStore):
+    """An InMemoryStore that counts its blocking and its async batch calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = {"batch": 0, "abatch": 0}
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        self.calls["batch"] += 1
+        return super().batch(ops)
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        self.calls["abatch"] += 1
+        return super().batch(ops)
+
+
 class LoopBoundStore(AsyncBatchedBaseStore):
     """langgraph's loop-bound store base over an InMemoryStore: sync calls hop onto its loop."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from collections import defaultdict
 from datetime import date
@@ -129,12 +130,17 @@ async def test_a_question_it_cannot_parse_gets_what_it_can_answer(
     assert answer.startswith(f"I answer questions about {len(rows())} orders")
 
 
-async def test_a_configured_chat_model_words_the_computed_answer() -> None:
+@pytest.mark.parametrize("blocking", [False, True])
+async def test_a_configured_chat_model_words_the_computed_answer(blocking: bool) -> None:
     model = RecordingChatModel(answer="Revenue is healthy.")
     bot = ClientChatbotRepository(
         MemoryCheckpointerRepository(), MemoryStoreRepository(), chat_model=model
     )
-    assert await ask(bot, "total revenue") == "Revenue is healthy."
+    if blocking:
+        reply = await asyncio.to_thread(bot.invoke, "total revenue", "bi", "analyst")
+    else:
+        reply = await bot.ainvoke("total revenue", "bi", "analyst")
+    assert reply["response"] == "Revenue is healthy."
     [prompt] = model.prompts
     assert euros(sum(revenue(r) for r in rows())) in str(prompt[0].content)
     assert prompt[-1].content == "total revenue"

@@ -13,7 +13,7 @@ from domain.chatbots import CustomerChatbotRepository
 from domain.chatbots.customer import facts_namespace
 from domain.repositories.checkpointers import MemoryCheckpointerRepository
 from domain.repositories.stores import BaseStoreRepository, MemoryStoreRepository
-from tests.unit.chatbot_fakes import LoopBoundStoreRepository
+from tests.unit.chatbot_fakes import CountingStore, LoopBoundStoreRepository
 
 
 def products() -> list[dict[str, Any]]:
@@ -170,3 +170,15 @@ async def test_budget_phrasings(text: str, expected: int) -> None:
     item = await bot.store_repository.aget(facts_namespace("kim"), "budget")
     assert item is not None
     assert item.value["value"] == expected
+
+
+async def test_ainvoke_awaits_the_store_and_invoke_blocks_on_it() -> None:
+    store = CountingStore()
+    bot = make_bot(MemoryStoreRepository(store))
+    await say(bot, "my budget is 450 and I like Acme", "t1", "lu")
+    assert store.calls["batch"] == 0
+    assert store.calls["abatch"] >= 3  # facts written, facts read, the turn recorded
+    store.calls.update(batch=0, abatch=0)
+    await asyncio.to_thread(bot.invoke, "a tablet please", "t2", "lu")
+    assert store.calls["abatch"] == 0
+    assert store.calls["batch"] >= 2
