@@ -147,7 +147,7 @@ def database_url(postgres_schema: PostgresSchema) -> str:
 
 
 @pytest.fixture(scope="session")
-def secure(services: Endpoints) -> Iterator[SecureServers]:
+def secure() -> Iterator[SecureServers]:
     """A Redis and a PostgreSQL of this session's own that demand a password and speak TLS."""
     with secure_servers() as servers:
         yield servers
