@@ -23,6 +23,9 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/chatmem"
 DEFAULT_QUEUE_NAME = "chatmem:queue"
 DEFAULT_WORKER_MAX_JOBS = 256
 DEFAULT_WORKER_POLL_DELAY = 0.05
+# Loopback unless told otherwise: the figures say nothing secret, but nothing
+# should listen on every interface without being asked to.
+DEFAULT_METRICS_HOST = "127.0.0.1"
 
 # Every variable Settings reads; the compose file and the docs are checked against it.
 ENV_VARS = (
@@ -35,6 +38,8 @@ ENV_VARS = (
     "CHATMEM_CHAT_MODEL",
     "WORKER_MAX_JOBS",
     "WORKER_POLL_DELAY",
+    "METRICS_PORT",
+    "METRICS_HOST",
 )
 
 
@@ -57,6 +62,8 @@ class Settings:
     chat_model: str | None = None
     worker_max_jobs: int = DEFAULT_WORKER_MAX_JOBS
     worker_poll_delay: float = DEFAULT_WORKER_POLL_DELAY
+    metrics_port: int | None = None
+    metrics_host: str = DEFAULT_METRICS_HOST
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +95,8 @@ class Settings:
                 high=10.0,
                 what="a number of seconds",
             ),
+            metrics_port=_metrics_port(env, "METRICS_PORT"),
+            metrics_host=_host(env, "METRICS_HOST", DEFAULT_METRICS_HOST),
         )
 
     @property
@@ -113,6 +122,8 @@ class Settings:
             "CHATMEM_CHAT_MODEL": self.chat_model or "(unset: answers from rules, no model)",
             "WORKER_MAX_JOBS": str(self.worker_max_jobs),
             "WORKER_POLL_DELAY": f"{self.worker_poll_delay:g}",
+            "METRICS_PORT": "off" if self.metrics_port is None else str(self.metrics_port),
+            "METRICS_HOST": self.metrics_host,
         }
 
 
@@ -167,6 +178,23 @@ def _queue_name(env: Mapping[str, str], name: str) -> str:
         return DEFAULT_QUEUE_NAME
     if any(c.isspace() for c in value) or len(value) > 200:
         raise ConfigurationError(name, f"expected a short name without spaces; got {value!r}")
+    return value
+
+
+def _metrics_port(env: Mapping[str, str], name: str) -> int | None:
+    if _raw(env, name) is None:
+        return None
+    return _bounded(
+        env, name, 0, parse=int, low=0, high=65_535, what="a TCP port number (0: any free port)"
+    )
+
+
+def _host(env: Mapping[str, str], name: str, default: str) -> str:
+    value = _raw(env, name)
+    if value is None:
+        return default
+    if any(c.isspace() or c in "/@?#" for c in value) or len(value) > 253:
+        raise ConfigurationError(name, f"expected a host name or IP address; got {value!r}")
     return value
 
 

@@ -22,6 +22,7 @@ import redis
 
 from infra.services import Endpoints, ServiceResolver
 from infra.settings import Settings
+from tests.secure_servers import SecureServers, secure_servers
 from tests.support import (
     CLAIM_KEY,
     claim_redis_db,
@@ -143,3 +144,10 @@ def postgres_schema(postgres_database_url: str) -> Iterator[PostgresSchema]:
 def database_url(postgres_schema: PostgresSchema) -> str:
     """A DSN on the test's own, empty schema."""
     return postgres_schema.url
+
+
+@pytest.fixture(scope="session")
+def secure() -> Iterator[SecureServers]:
+    """A Redis and a PostgreSQL of this session's own that demand a password and speak TLS."""
+    with secure_servers() as servers:
+        yield servers

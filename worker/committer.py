@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from domain.errors import ServiceUnavailableError
 from domain.models import StoreWrite
+from infra import metrics
 from infra.logs import get_logger
 from infra.postgres_client import CONNECTION_ERRORS, Connection, PostgresClient, unavailable
 from infra.redis_client import RedisClient
@@ -158,6 +159,7 @@ class GroupCommitter:
         self.stats.commits += 1
         self.stats.writes += len(writes)
         self.stats.rows_changed += changed
+        metrics.group_committed(len(writes), changed, time.perf_counter() - started)
         for job in group:
             if not job.done.done():
                 job.done.set_result(None)

@@ -16,6 +16,8 @@ def test_defaults_when_nothing_is_set() -> None:
     assert settings.queue_name == DEFAULT_QUEUE_NAME
     assert settings.log_level == "INFO"
     assert settings.chat_model is None
+    assert settings.metrics_port is None  # no metrics server unless asked for
+    assert settings.metrics_host == "127.0.0.1"
 
 
 def test_every_variable_is_read() -> None:
@@ -29,6 +31,8 @@ def test_every_variable_is_read() -> None:
         "CHATMEM_CHAT_MODEL": "openai:gpt-4o-mini",
         "WORKER_MAX_JOBS": "512",
         "WORKER_POLL_DELAY": "0.2",
+        "METRICS_PORT": "9464",
+        "METRICS_HOST": "0.0.0.0",
     }
     settings = Settings.from_env(env)
     assert settings.redis_url == env["REDIS_URL"]
@@ -40,6 +44,8 @@ def test_every_variable_is_read() -> None:
     assert settings.chat_model == "openai:gpt-4o-mini"
     assert settings.worker_max_jobs == 512
     assert settings.worker_poll_delay == 0.2
+    assert settings.metrics_port == 9464
+    assert settings.metrics_host == "0.0.0.0"
     assert set(env) == set(ENV_VARS)
 
 
@@ -67,6 +73,9 @@ def test_ttl_never_means_no_expiry() -> None:
         ("WORKER_POLL_DELAY", "soon"),
         ("WORKER_POLL_DELAY", "0"),
         ("WORKER_POLL_DELAY", "60"),
+        ("METRICS_PORT", "http"),
+        ("METRICS_PORT", "70000"),
+        ("METRICS_HOST", "http://0.0.0.0"),
     ],
 )
 def test_bad_value_names_the_variable(variable: str, value: str) -> None:
