@@ -25,7 +25,7 @@ from worker.loadtest.sampler import LagSampler
 from worker.loadtest.schedule import Schedule
 from worker.loadtest.workload import ChatSession, ChatWrite, namespace_prefix
 
-PROGRESS_EVERY_S = 0.25
+PROGRESS_EVERY_S = 0.1
 MAX_ERROR_EXAMPLES = 5
 
 
@@ -70,6 +70,8 @@ class Progress:
     committed: int = 0
     behind_ms: float = 0.0
     lags_ms: list[float] = field(default_factory=list)
+    #: when the counts were taken (time.time()).
+    at: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """The counts as a JSON object."""
@@ -149,6 +151,7 @@ class ProducerNode:
             committed=self.sampler.watermark,
             behind_ms=round(self._behind_ms, 3),
             lags_ms=[round(lag, 3) for lag in self.sampler.take_recent()],
+            at=time.time(),
         )
 
     async def run(self, report: Callable[[Progress], None]) -> ProducerResult:

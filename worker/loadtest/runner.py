@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import shutil
 import sys
 import tempfile
@@ -209,7 +210,14 @@ class LoadTest:
         lags = [lag for h in self._handles for lag in h.take_lags()]
         depth = await self.monitor.depth()
         progress = [h.latest for h in self._handles]
-        self.points.append(point(time.time() - self._start_wall, progress, lags, depth))
+        # Rates come from counts, so while they change the point is placed
+        # when they were taken; once the producers are done, they hold.
+        taken = [p.at for p in progress if p.at and phase == "producing"] or [time.time()]
+        now = point(sum(taken) / len(taken) - self._start_wall, progress, lags, depth)
+        if phase == "drained":
+            # The sampled estimate trails; once drained, every acknowledged write is committed.
+            now = dataclasses.replace(now, committed=now.acked)
+        self.points.append(now)
         if self._on_tick is not None:
             self._on_tick(self.points, phase)
 
