@@ -26,6 +26,7 @@ from tests.secure_servers import SecureServers, secure_servers
 from tests.support import (
     CLAIM_KEY,
     claim_redis_db,
+    ensure_loopback,
     pid_alive,
     unique_name,
     with_database,
@@ -41,6 +42,11 @@ class PostgresSchema:
     url: str
     name: str
     database_url: str
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Loopback up even in an ``unshare -n`` sandbox (see ensure_loopback)."""
+    ensure_loopback()
 
 
 @pytest.fixture(scope="session")
