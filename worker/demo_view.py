@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -12,6 +11,7 @@ from rich.table import Table
 from domain.models import user_id_of_label
 from infra.redaction import redact_url
 from worker.demo_report import StoredRow, ThreadMemory
+from worker.loadtest.workers import CommitCounts
 from worker.queue_state import QueueState
 from worker.stack import Stack
 
@@ -29,7 +29,7 @@ def setup(console: Console, stack: Stack, checkpoint_ttl: float | None) -> None:
         "checkpoints", f"keys {names.key_prefix}:{{<thread>}}:*, TTL {_ttl(checkpoint_ttl)}"
     )
     table.add_row("queue", names.queue_name)
-    worker = stack.worker.pid if stack.worker is not None else None
+    worker = stack.worker.process.pid if stack.worker is not None else None
     table.add_row("worker", f"pid {worker}" if worker else "(none)")
     console.rule("[bold]chatmem demo")
     console.print(table)
@@ -128,18 +128,15 @@ def long_term(console: Console, rows: Sequence[StoredRow], tombstones: int) -> N
     )
 
 
-def queue(
-    console: Console, before: QueueState, after: QueueState, commits: Sequence[dict[str, Any]]
-) -> None:
+def queue(console: Console, before: QueueState, after: QueueState, commits: CommitCounts) -> None:
     """The queue right after the conversation and once the worker is done."""
     console.rule("[bold]Write queue")
-    writes = sum(int(c.get("writes", 0)) for c in commits)
     console.print(
         f"right after the conversation: {before.jobs} job(s) queued, "
         f"{before.pending_writes} write(s) pending\n"
         f"after the worker:             {after.jobs} job(s) queued, "
         f"{after.pending_writes} write(s) pending\n"
-        f"the worker persisted {writes} write(s) in {len(commits)} group commit(s)"
+        f"the worker persisted {commits.writes} write(s) in {commits.statements} group commit(s)"
     )
 
 
@@ -147,7 +144,7 @@ def finished(console: Console, stack: Stack, *, keep: bool, seconds: float) -> N
     """What the demo leaves behind, and how long it took."""
     e, names = stack.endpoints, stack.names
     worker = stack.worker
-    status = worker.process.returncode if worker is not None and worker.process else None
+    status = worker.process.returncode if worker is not None else None
     console.rule("[bold]Done")
     lines = [f"worker stopped with SIGTERM (exit status {status})"]
     if e.redis_source == "embedded" or e.postgres_source == "embedded":

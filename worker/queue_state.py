@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from domain.errors import ChatMemError
 from infra.redis_client import RedisClient
 from infra.stores.keys import QueueKeys
-from worker.worker_process import WorkerProcess
+from worker.loadtest.workers import WorkerProcess
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ async def drained(
                 await asyncio.sleep(0.05)
                 state = await queue_state(client, queue_name)
     except TimeoutError:
-        log = worker.log() if worker is not None else "(no worker)"
+        log = worker.log if worker is not None else "(no worker)"
         raise ChatMemError(
             f"the queue did not drain within {within_seconds:g}s; worker log:\n{log}"
         ) from None

@@ -14,30 +14,34 @@ import asyncpg
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_command(
-    *args: str, env: dict[str, str], stdin: str | None = None, timeout: float = 90
-) -> tuple[subprocess.CompletedProcess[str], int]:
-    """``python -m worker <args>`` in a session of its own; the result and the session id."""
+def _spawn(args: tuple[str, ...], env: dict[str, str], **popen: object) -> subprocess.Popen[str]:
+    """``python -m worker <args>`` in a session of its own, with only ``env`` configuring it."""
     full_env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("REDIS_URL", "DATABASE_URL", "QUEUE_NAME", "CHATMEM_CHAT_MODEL")
     }
     full_env.update(env)
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "worker", *args],
-        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
         text=True,
         env=full_env,
         cwd=ROOT,
         start_new_session=True,
+        **popen,
     )
+
+
+def run_command(
+    *args: str, env: dict[str, str], stdin: str | None = None, timeout: float = 90
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run a command to its end; the result and its session id."""
+    process = _spawn(args, env, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         out, err = process.communicate(stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
+        os.killpg(process.pid, signal.SIGKILL)
         raise
     result = subprocess.CompletedProcess(process.args, process.returncode, out, err)
     return result, process.pid
@@ -46,21 +50,11 @@ def run_command(
 def terminate_at(
     *args: str, env: dict[str, str], marker: str, timeout: float = 90
 ) -> tuple[int, str, int]:
-    """Run a command like run_command, send it SIGTERM once it prints ``marker``.
+    """Run a command and send it SIGTERM once it prints ``marker``.
 
     Returns the exit status, everything it printed, and its session id.
     """
-    full_env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-    full_env.update(env, PYTHONUNBUFFERED="1")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "worker", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=full_env,
-        cwd=ROOT,
-        start_new_session=True,
-    )
+    process = _spawn(args, {**env, "PYTHONUNBUFFERED": "1"}, stderr=subprocess.STDOUT)
     assert process.stdout is not None
     printed = []
     for line in process.stdout:

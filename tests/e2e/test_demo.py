@@ -45,6 +45,17 @@ def assert_the_story_is_told(output: str) -> None:
     assert re.search(r"│ alice-monday +│ alice │ shopping assistant │ 3 +│ 6 +│ 5\d min", output)
 
 
+def assert_nothing_left(redis_url: str, database_url: str, session: int) -> None:
+    schemas = "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'chatmem_demo_%'"
+    assert asyncio.run(fetch_column(database_url, schemas)) == []
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert list(client.scan_iter(match="chatmem:demo:*")) == []
+    finally:
+        client.close()
+    assert live_in_session(session) == []
+
+
 def test_the_demo_on_real_servers_cleans_up_after_itself(
     redis_url: str, postgres_database_url: str
 ) -> None:
@@ -56,14 +67,7 @@ def test_the_demo_on_real_servers_cleans_up_after_itself(
     schema = re.search(r"schema +(chatmem_demo_\w+)", result.stdout)
     assert schema is not None
     assert f"dropped schema {schema.group(1)}" in result.stdout
-    schemas = "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'chatmem_demo_%'"
-    assert asyncio.run(fetch_column(postgres_database_url, schemas)) == []
-    client = redis.Redis.from_url(redis_url)
-    try:
-        assert list(client.scan_iter(match="chatmem:demo:*")) == []
-    finally:
-        client.close()
-    assert live_in_session(session) == []
+    assert_nothing_left(redis_url, postgres_database_url, session)
 
 
 def test_the_demo_on_embedded_servers_stops_them() -> None:
@@ -84,14 +88,7 @@ def test_sigterm_mid_conversation_on_real_servers_still_cleans_up(
     status, output, session = terminate_at("demo", env=env, marker="bob · thread bob-1")
     assert status != 0
     assert "Short-term memory" not in output
-    schemas = "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'chatmem_demo_%'"
-    assert asyncio.run(fetch_column(postgres_database_url, schemas)) == []
-    client = redis.Redis.from_url(redis_url)
-    try:
-        assert list(client.scan_iter(match="chatmem:demo:*")) == []
-    finally:
-        client.close()
-    assert live_in_session(session) == []
+    assert_nothing_left(redis_url, postgres_database_url, session)
 
 
 def test_sigterm_mid_conversation_on_embedded_servers_stops_them() -> None:

@@ -17,6 +17,7 @@ from infra.settings import Settings
 from worker import demo_view as view
 from worker.demo_report import stored_rows, thread_memory
 from worker.demo_script import SCRIPT, Clear, Step, threads
+from worker.loadtest.workers import commit_counts
 from worker.queue_state import drained, queue_state
 from worker.stack import Names, Services, Stack, open_stack, quiet_routine_logs
 
@@ -82,7 +83,7 @@ async def run_demo(settings: Settings, services: Services, args: argparse.Namesp
             view.short_term(console, await thread_memory(stack, threads()))
             rows, tombstones = await stored_rows(stack)
             view.long_term(console, rows, tombstones)
-        commits = stack.worker.events("store_writes_persisted") if stack.worker else []
+        commits = commit_counts([stack.worker.log_path] if stack.worker else [])
         view.queue(console, before, after, commits)
     view.finished(console, stack, keep=args.keep, seconds=time.monotonic() - started)
     return 0
