@@ -9,9 +9,12 @@ in-progress key. Everything else (running, retrying, finishing) is arq's.
 
 arq's poll loop ends, and the worker with it, on the first Redis error. A
 StoreWorker logs it, waits (a capped, jittered backoff) and polls again until
-Redis answers; a job interrupted meanwhile keeps its in-progress key and runs
-again once it expires. Jobs arq gives up on (undecodable, unknown function,
-past their last try after crashes) go to the dead letters, not away.
+Redis answers. A claim whose reply was lost, or a job cut off by the outage,
+leaves in-progress marks that would hold the jobs back until they expire;
+the worker marks its claims with a token of its own and, once Redis is
+back, removes those marks it set for jobs it is not running, so the jobs
+run again at once. Jobs arq gives up on (undecodable, unknown function, past
+their last try after crashes) go to the dead letters, not away.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import asyncio
 import contextlib
 import signal
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,17 +44,31 @@ from worker.failures import backoff
 
 log = get_logger(__name__)
 
+# ARGV: now (ms), in-progress TTL (ms), in-progress key prefix, this worker's token, job ids.
 CLAIM_SCRIPT = """
 local claimed = {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if score and tonumber(score) <= tonumber(ARGV[1])
-     and redis.call('SET', ARGV[3] .. ARGV[i], '1', 'NX', 'PX', ARGV[2]) then
+     and redis.call('SET', ARGV[3] .. ARGV[i], ARGV[4], 'NX', 'PX', ARGV[2]) then
     claimed[#claimed + 1] = ARGV[i]
     claimed[#claimed + 1] = score
   end
 end
 return claimed
+"""
+
+# ARGV: in-progress key prefix, this worker's token, job ids. A mark is
+# removed only if this worker set it, so another worker's claim stays.
+RELEASE_SCRIPT = """
+local released = 0
+for i = 3, #ARGV do
+  if redis.call('GET', ARGV[1] .. ARGV[i]) == ARGV[2] then
+    redis.call('DEL', ARGV[1] .. ARGV[i])
+    released = released + 1
+  end
+end
+return released
 """
 
 # What Redis being away looks like, from redis-py or from chatmem's clients.
@@ -86,6 +104,10 @@ class StoreWorker(Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._claim: Any = None
+        self._release: Any = None
+        self._token = uuid.uuid4().hex
+        # Jobs this worker may hold an in-progress mark for without running them.
+        self._unsettled: set[str] = set()
         self._dead_letters: DeadLetters | None = None
         self._outage_since: float | None = None
         self._outage_polls = 0
@@ -101,6 +123,8 @@ class StoreWorker(Worker):
     async def _poll_iteration(self) -> None:
         """One poll; when Redis is away, wait and let the next poll try again."""
         try:
+            if self._unsettled:
+                await self._release_unsettled()
             await super()._poll_iteration()
         except REDIS_ERRORS as exc:
             await self._wait_for_redis(exc)
@@ -124,12 +148,23 @@ class StoreWorker(Worker):
         )
         await asyncio.sleep(delay)
 
+    async def _release_unsettled(self) -> None:
+        if self._release is None:
+            self._release = self.pool.register_script(RELEASE_SCRIPT)
+        ids = [job_id for job_id in self._unsettled if job_id not in self.tasks]
+        args = [in_progress_key_prefix, self._token, *ids]
+        released = await self._release(args=args) if ids else 0
+        self._unsettled.difference_update(ids)
+        if released:
+            log.info("store_jobs_released", jobs=int(released))
+
     async def run_job(self, job_id: str, score: int) -> None:
         """arq's run_job; an error of arq's own (not the job's) never ends the worker."""
         try:
             await super().run_job(job_id, score)
         except REDIS_ERRORS as exc:
-            # The job keeps its in-progress key: it runs again once that expires.
+            # Its in-progress mark is released once Redis answers: it runs again then.
+            self._unsettled.add(job_id)
             log.warning("store_job_interrupted", job_id=job_id, error=_error(exc))
         except Exception as exc:
             log.error("store_job_crashed", job_id=job_id, error=_error(exc))
@@ -175,7 +210,13 @@ class StoreWorker(Worker):
             if free <= 0:
                 return
             batch, candidates = candidates[:free], candidates[free:]
-            for job_id, score in await self._claim_jobs(batch):
+            try:
+                claimed = await self._claim_jobs(batch)
+            except REDIS_ERRORS:
+                # The script may have run and only its reply been lost.
+                self._unsettled.update(batch)
+                raise
+            for job_id, score in claimed:
                 # The semaphore and the counter are arq's bookkeeping of running jobs.
                 await self.sem.acquire()
                 self.job_counter += 1
@@ -187,7 +228,7 @@ class StoreWorker(Worker):
         if self._claim is None:
             self._claim = self.pool.register_script(CLAIM_SCRIPT)
         ttl_ms = int(self.in_progress_timeout_s * 1000)
-        args = [timestamp_ms(), ttl_ms, in_progress_key_prefix, *job_ids]
+        args = [timestamp_ms(), ttl_ms, in_progress_key_prefix, self._token, *job_ids]
         reply = await self._claim(keys=[self.queue_name], args=args)
         return [(reply[i].decode(), int(float(reply[i + 1]))) for i in range(0, len(reply), 2)]
 
