@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
 from tests.e2e.workers import WorkerProcess, start_worker
 from tests.support import unique_name
 
-StartWorker = Callable[[], WorkerProcess]
+
+class StartWorker(Protocol):
+    """Starts a worker with the test's environment, ``env`` overriding variables of it."""
+
+    def __call__(self, **env: str) -> WorkerProcess: ...
 
 
 @pytest.fixture
@@ -29,8 +34,9 @@ def workers(worker_env: dict[str, str], tmp_path: Path) -> Iterator[StartWorker]
     """Starts worker processes on demand; any still running at the end are killed."""
     started: list[WorkerProcess] = []
 
-    def start() -> WorkerProcess:
-        worker = start_worker(worker_env, tmp_path / f"worker-{len(started)}.log")
+    def start(**env: str) -> WorkerProcess:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        worker = start_worker({**worker_env, **env}, log_path)
         started.append(worker)
         return worker
 

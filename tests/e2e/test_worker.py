@@ -160,7 +160,7 @@ async def test_a_job_written_by_hand_in_the_documented_format_is_persisted(
     assert (orjson.loads(row["value"]), row["version"]) == ({"x": []}, 1_700_000_000_000_001)
 
 
-async def test_a_malformed_job_is_refused_and_the_worker_goes_on(
+async def test_a_malformed_job_is_dead_lettered_never_run_and_the_worker_goes_on(
     queue: Queue, workers: StartWorker
 ) -> None:
     bad_op = {"op": "put", "namespace": ["a"], "key": "k", "value": {}, "ttl": None}
@@ -172,7 +172,9 @@ async def test_a_malformed_job_is_refused_and_the_worker_goes_on(
     good = await queue.put("k", {"v": 1})
     await queue.wait_done(good)
     assert await queue.row("k") is not None
-    assert "store_job_rejected" in worker.log
+    dead = [f for _, f in await queue.redis.redis.xrange(queue.keys.dead_letters)]
+    assert sorted(f[b"kind"] for f in dead) == [b"invalid", b"malformed"]
+    assert "store_job_dead_lettered" in worker.log
     assert worker.process.poll() is None
 
 
@@ -231,7 +233,7 @@ async def test_the_readme_job_contract_example_is_persisted(
     assert await queue.redis.redis.exists(queue.keys.pending_entries("users.u1")) == 0
 
 
-async def test_a_job_postgresql_refuses_fails_alone_and_the_others_persist(
+async def test_a_write_postgresql_refuses_is_dead_lettered_and_the_others_persist(
     queue: Queue, workers: StartWorker
 ) -> None:
     rng = random.Random(7)
@@ -244,7 +246,8 @@ async def test_a_job_postgresql_refuses_fails_alone_and_the_others_persist(
     await queue.wait_done(*await queue.job_ids())
     assert await queue.row("before") is not None
     assert await queue.row("after") is not None
-    assert "store_writes_rejected" in worker.log
+    assert await queue.redis.redis.xlen(queue.keys.dead_letters) == 1
+    assert "store_write_dead_lettered" in worker.log
     assert worker.process.poll() is None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -28,6 +29,20 @@ class WorkerProcess:
     def log(self) -> str:
         """Everything the worker has logged so far."""
         return self.log_path.read_text(errors="replace")
+
+    def count(self, event: str) -> int:
+        """How many times the worker has logged ``event`` (a JSON line's "event")."""
+        return self.log.count(f'"event":"{event}"')
+
+    async def logged(self, event: str, times: int = 1, within_s: float = 30) -> None:
+        """Wait until the worker has logged ``event`` ``times`` times."""
+        async with asyncio.timeout(within_s):
+            while True:
+                if self.count(event) >= times:
+                    return
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log}")
+                await asyncio.sleep(0.05)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         """Send ``sig`` and wait for the exit status."""
