@@ -73,6 +73,7 @@ return released
 
 # What Redis being away looks like, from redis-py or from chatmem's clients.
 REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, ServiceUnavailableError)
+REDIS_ERRORS_OR_STOP: tuple[type[BaseException], ...] = (*REDIS_ERRORS, asyncio.CancelledError)
 # Waits between polls while Redis is away: from a quarter second up to five.
 REDIS_RETRY_BASE_S = 0.25
 REDIS_RETRY_MAX_S = 5.0
@@ -166,6 +167,10 @@ class StoreWorker(Worker):
             # Its in-progress mark is released once Redis answers: it runs again then.
             self._unsettled.add(job_id)
             log.warning("store_job_interrupted", job_id=job_id, error=_error(exc))
+        except asyncio.CancelledError:
+            # Stopped before arq could settle it: close() releases its mark.
+            self._unsettled.add(job_id)
+            raise
         except Exception as exc:
             log.error("store_job_crashed", job_id=job_id, error=_error(exc))
             with contextlib.suppress(*REDIS_ERRORS):
@@ -194,7 +199,10 @@ class StoreWorker(Worker):
         if not self._pool:
             return
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        self.tasks.clear()
         with contextlib.suppress(*REDIS_ERRORS):
+            # Jobs claimed or started but cut off by the stop run again at once elsewhere.
+            await self._release_unsettled()
             await self.pool.delete(self.health_check_key)
         if self.on_shutdown:
             await self.on_shutdown(self.ctx)
@@ -212,8 +220,8 @@ class StoreWorker(Worker):
             batch, candidates = candidates[:free], candidates[free:]
             try:
                 claimed = await self._claim_jobs(batch)
-            except REDIS_ERRORS:
-                # The script may have run and only its reply been lost.
+            except REDIS_ERRORS_OR_STOP:
+                # The script may have run and only its reply been lost (or not awaited).
                 self._unsettled.update(batch)
                 raise
             for job_id, score in claimed:

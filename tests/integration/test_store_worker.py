@@ -110,3 +110,20 @@ async def test_marks_of_claims_whose_reply_was_lost_are_released_when_redis_answ
     assert ran == ["ours"]
     assert await pool.get(QueueKeys.in_progress(theirs.job_id)) == b"another worker's token"
     assert worker._unsettled == set()
+
+
+async def test_a_stopping_worker_releases_the_marks_of_jobs_it_claimed_but_did_not_run(
+    redis_url: str, keys: QueueKeys
+) -> None:
+    pool = arq_pool(redis_url, keys.queue)
+    job = await pool.enqueue_job("record", "cut off")
+    assert job is not None
+    worker = store_worker(pool, keys)
+    await pool.set(QueueKeys.in_progress(job.job_id), worker._token)
+    worker._unsettled.add(job.job_id)  # as a stop arriving during the claim leaves it
+    await worker.close()
+    check = arq_pool(redis_url, keys.queue)
+    try:
+        assert await check.exists(QueueKeys.in_progress(job.job_id)) == 0
+    finally:
+        await check.aclose()
