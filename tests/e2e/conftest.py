@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Protocol
 
 import pytest
 
+from infra.redis_client import RedisClient
+from infra.stores.keys import QueueKeys
+from infra.stores.producer import WriteProducer
+from tests.e2e.queue import Queue
 from tests.e2e.workers import WorkerProcess, start_worker
 from tests.support import unique_name
 
@@ -44,3 +48,14 @@ def workers(worker_env: dict[str, str], tmp_path: Path) -> Iterator[StartWorker]
     for worker in started:
         if worker.process.poll() is None:
             worker.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+async def queue(worker_env: dict[str, str]) -> AsyncIterator[Queue]:
+    """A producer and raw access to the queue of this test's workers."""
+    redis = RedisClient.from_url(worker_env["REDIS_URL"])
+    keys = QueueKeys(worker_env["QUEUE_NAME"])
+    producer = WriteProducer(redis, keys)
+    yield Queue(redis, keys, producer, worker_env["DATABASE_URL"])
+    await producer.aclose()
+    await redis.aclose()
