@@ -33,7 +33,7 @@ from infra.redis_client import RedisClient
 from infra.stores.dead_letters import Burial, DeadLetters
 from infra.stores.keys import QueueKeys
 from infra.stores.scripts import LuaScript, clear_call, clear_pending_script
-from infra.stores.writes import namespace_text, newest_per_key, upsert_newer
+from infra.stores.writes import newest_per_key, upsert_newer
 from worker.failures import is_permanent
 
 log = get_logger(__name__)
@@ -168,8 +168,10 @@ class GroupCommitter:
         writes = [w for job in group for w in job.writes]
         rejected, changed = await self._apply(conn, writes)
         committed = time.perf_counter()
-        owners = {id(w): job for job in group for w in job.writes}
-        outcome = [(r, owners[id(r.write)]) for r in rejected]
+        outcome: list[tuple[Rejected, _Job]] = []
+        if rejected:
+            owners = {id(w): job for job in group for w in job.writes}
+            outcome = [(r, owners[id(r.write)]) for r in rejected]
         await self._settle(writes, outcome)
         self.stats.commits += 1
         self.stats.writes += len(writes)
@@ -193,35 +195,41 @@ class GroupCommitter:
         self, conn: Connection, writes: list[StoreWrite]
     ) -> tuple[list[Rejected], int]:
         """Commit the newest write of each key; a refused one yields to the next older."""
-        older: dict[tuple[str, str], list[StoreWrite]] = {}
-        for write in sorted(writes, key=lambda w: w.version):
-            older.setdefault((namespace_text(write.namespace), write.key), []).append(write)
+        self.stats.statements += 1
+        try:
+            return [], await upsert_newer(conn, writes)
+        except Exception as exc:
+            if not is_permanent(exc):
+                raise
+            refused, changed = await self._isolate(conn, newest_per_key(writes), exc)
         rejected: list[Rejected] = []
-        changed = 0
-        todo = [versions.pop() for versions in older.values()]
-        while todo:
-            refused, rows = await self._commit_or_isolate(conn, newest_per_key(todo))
+        while refused:
             rejected += refused
+            older = [w for r in refused if (w := _next_older(writes, r.write)) is not None]
+            refused, rows = await self._commit_or_isolate(conn, newest_per_key(older))
             changed += rows
-            todo = []
-            for r in refused:
-                versions = older[(namespace_text(r.write.namespace), r.write.key)]
-                if versions:
-                    todo.append(versions.pop())
         return rejected, changed
 
     async def _commit_or_isolate(
         self, conn: Connection, batch: list[StoreWrite]
     ) -> tuple[list[Rejected], int]:
         """Commit ``batch``, or every part of it but the writes refused for good; rows changed."""
+        if not batch:
+            return [], 0
         self.stats.statements += 1
         try:
             return [], await upsert_newer(conn, batch)
         except Exception as exc:
             if not is_permanent(exc):
                 raise
-            if len(batch) == 1:
-                return [Rejected(batch[0], describe(exc))], 0
+            return await self._isolate(conn, batch, exc)
+
+    async def _isolate(
+        self, conn: Connection, batch: list[StoreWrite], error: Exception
+    ) -> tuple[list[Rejected], int]:
+        """``batch`` failed with ``error``: split it until the refused writes stand alone."""
+        if len(batch) == 1:
+            return [Rejected(batch[0], describe(error))], 0
         middle = len(batch) // 2
         left, left_rows = await self._commit_or_isolate(conn, batch[:middle])
         right, right_rows = await self._commit_or_isolate(conn, batch[middle:])
@@ -250,7 +258,8 @@ class GroupCommitter:
                 namespace=list(r.write.namespace),
                 key=r.write.key,
                 version=r.write.version,
-                error=r.error,
+                # PostgreSQL's detail lines may quote the row, values included: not in logs.
+                error=r.error.split("\n", 1)[0],
             )
 
     async def aclose(self, grace_s: float | None = None) -> None:
@@ -268,10 +277,20 @@ class GroupCommitter:
 
 
 def describe(exc: BaseException) -> str:
-    """An error as a dead letter records it: its kind, SQLSTATE and message (with any detail)."""
+    """An error as a dead letter records it: its kind, SQLSTATE, message and any detail."""
     sqlstate = getattr(exc, "sqlstate", None)
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
+    kind = f"{type(exc).__name__} (SQLSTATE {sqlstate})" if sqlstate else type(exc).__name__
+    return f"{kind}: {exc}" if str(exc) else kind
+
+
+def _next_older(writes: list[StoreWrite], than: StoreWrite) -> StoreWrite | None:
+    """The newest write of ``than``'s key older than it, if the group has one."""
+    older = [
+        w
+        for w in writes
+        if w.version < than.version and w.key == than.key and w.namespace == than.namespace
+    ]
+    return max(older, key=lambda w: w.version, default=None)
 
 
 def _fail(group: list[_Job], exc: BaseException) -> None:
