@@ -195,13 +195,7 @@ class GroupCommitter:
         self, conn: Connection, writes: list[StoreWrite]
     ) -> tuple[list[Rejected], int]:
         """Commit the newest write of each key; a refused one yields to the next older."""
-        self.stats.statements += 1
-        try:
-            return [], await upsert_newer(conn, writes)
-        except Exception as exc:
-            if not is_permanent(exc):
-                raise
-            refused, changed = await self._isolate(conn, newest_per_key(writes), exc)
+        refused, changed = await self._commit_or_isolate(conn, writes)
         rejected: list[Rejected] = []
         while refused:
             rejected += refused
@@ -228,6 +222,8 @@ class GroupCommitter:
         self, conn: Connection, batch: list[StoreWrite], error: Exception
     ) -> tuple[list[Rejected], int]:
         """``batch`` failed with ``error``: split it until the refused writes stand alone."""
+        # Halves of distinct keys: only the newest write of a key is ever in a statement.
+        batch = newest_per_key(batch)
         if len(batch) == 1:
             return [Rejected(batch[0], describe(error))], 0
         middle = len(batch) // 2
