@@ -11,15 +11,17 @@
 --   body field name ("op" or "payload"), body, and the payload's full size in
 --   bytes when the body was cut short (else empty).
 --
--- When dropping, nothing is written unless the job is still there: a job
--- another call already settled is not buried twice.
+-- When dropping, nothing is buried unless the job is still there (a job
+-- another call already settled is not buried twice), but arq's keys of it
+-- always go, so a job whose key vanished does not come back.
 if #KEYS > 2 then
-  if redis.call('EXISTS', KEYS[4]) == 0 then
-    return 0
-  end
+  local present = redis.call('EXISTS', KEYS[4]) == 1
   redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
   redis.call('ZREM', KEYS[3], ARGV[2])
   redis.call('ZREM', KEYS[7], ARGV[2])
+  if not present then
+    return 0
+  end
 end
 forget_pending(ARGV[1], KEYS[1])
 local buried = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -85,6 +86,18 @@ async def test_jobs_that_cannot_be_decoded_are_dead_lettered_raw_and_never_run(
     assert all(e[b"error"] for e in found)
     assert await redis.redis.zcard(keys.queue) == 0
     assert await redis.redis.keys("arq:job:*") == []
+
+
+async def test_a_job_whose_key_vanished_leaves_the_queue_without_a_dead_letter(
+    redis: RedisClient, keys: QueueKeys, drain: Drain
+) -> None:
+    job_id = await enqueue_raw(redis, keys, job(op("k", 1)))
+    await redis.redis.delete(keys.job(job_id))  # as if someone deleted it by hand
+    async with asyncio.timeout(10):
+        await drain(keys)
+    assert await redis.redis.zcard(keys.queue) == 0
+    assert await redis.redis.exists(keys.in_progress(job_id), keys.retry(job_id)) == 0
+    assert await redis.redis.xlen(keys.dead_letters) == 0
 
 
 async def test_an_invalid_op_is_dead_lettered_alone_and_the_rest_of_its_job_persists(
