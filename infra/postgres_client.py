@@ -82,7 +82,11 @@ class PostgresClient:
             )
         except CONNECTION_ERRORS as exc:
             raise unavailable(dsn, exc) from None
-        except asyncpg.exceptions.InvalidCatalogNameError as exc:
+        except (
+            asyncpg.exceptions.InvalidCatalogNameError,
+            # A wrong password, or pg_hba.conf refusing the connection (no TLS, say).
+            asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+        ) as exc:
             raise unavailable(dsn, exc) from None
         return cls(pool, dsn)
 

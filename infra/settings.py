@@ -29,6 +29,9 @@ DEFAULT_WORKER_JOB_TIMEOUT = 30.0
 DEFAULT_WORKER_MAX_TRIES = 20
 DEFAULT_WORKER_RETRY_BASE = 0.5
 DEFAULT_WORKER_RETRY_MAX = 30.0
+# Loopback unless told otherwise: the figures say nothing secret, but nothing
+# should listen on every interface without being asked to.
+DEFAULT_METRICS_HOST = "127.0.0.1"
 
 # Every variable Settings reads; the compose file and the docs are checked against it.
 ENV_VARS = (
@@ -44,6 +47,8 @@ ENV_VARS = (
     "WORKER_MAX_TRIES",
     "WORKER_RETRY_BASE",
     "WORKER_RETRY_MAX",
+    "METRICS_PORT",
+    "METRICS_HOST",
 )
 
 
@@ -68,6 +73,8 @@ class Settings:
     worker_max_tries: int = DEFAULT_WORKER_MAX_TRIES
     worker_retry_base: float = DEFAULT_WORKER_RETRY_BASE
     worker_retry_max: float = DEFAULT_WORKER_RETRY_MAX
+    metrics_port: int | None = None
+    metrics_host: str = DEFAULT_METRICS_HOST
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +126,8 @@ class Settings:
             ),
             worker_retry_base=retry_base,
             worker_retry_max=retry_max,
+            metrics_port=_metrics_port(env, "METRICS_PORT"),
+            metrics_host=_host(env, "METRICS_HOST", DEFAULT_METRICS_HOST),
         )
 
     @property
@@ -147,6 +156,8 @@ class Settings:
             "WORKER_MAX_TRIES": str(self.worker_max_tries),
             "WORKER_RETRY_BASE": f"{self.worker_retry_base:g}",
             "WORKER_RETRY_MAX": f"{self.worker_retry_max:g}",
+            "METRICS_PORT": "off" if self.metrics_port is None else str(self.metrics_port),
+            "METRICS_HOST": self.metrics_host,
         }
 
 
@@ -201,6 +212,23 @@ def _queue_name(env: Mapping[str, str], name: str) -> str:
         return DEFAULT_QUEUE_NAME
     if any(c.isspace() for c in value) or len(value) > 200:
         raise ConfigurationError(name, f"expected a short name without spaces; got {value!r}")
+    return value
+
+
+def _metrics_port(env: Mapping[str, str], name: str) -> int | None:
+    if _raw(env, name) is None:
+        return None
+    return _bounded(
+        env, name, 0, parse=int, low=0, high=65_535, what="a TCP port number (0: any free port)"
+    )
+
+
+def _host(env: Mapping[str, str], name: str, default: str) -> str:
+    value = _raw(env, name)
+    if value is None:
+        return default
+    if any(c.isspace() or c in "/@?#" for c in value) or len(value) > 253:
+        raise ConfigurationError(name, f"expected a host name or IP address; got {value!r}")
     return value
 
 

@@ -22,9 +22,11 @@ import redis
 
 from infra.services import Endpoints, ServiceResolver
 from infra.settings import Settings
+from tests.secure_servers import SecureServers, secure_servers
 from tests.support import (
     CLAIM_KEY,
     claim_redis_db,
+    ensure_loopback,
     pid_alive,
     unique_name,
     with_database,
@@ -40,6 +42,11 @@ class PostgresSchema:
     url: str
     name: str
     database_url: str
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Loopback up even in an ``unshare -n`` sandbox (see ensure_loopback)."""
+    ensure_loopback()
 
 
 @pytest.fixture(scope="session")
@@ -143,3 +150,10 @@ def postgres_schema(postgres_database_url: str) -> Iterator[PostgresSchema]:
 def database_url(postgres_schema: PostgresSchema) -> str:
     """A DSN on the test's own, empty schema."""
     return postgres_schema.url
+
+
+@pytest.fixture(scope="session")
+def secure() -> Iterator[SecureServers]:
+    """A Redis and a PostgreSQL of this session's own that demand a password and speak TLS."""
+    with secure_servers() as servers:
+        yield servers

@@ -64,3 +64,33 @@ def claim_redis_db(base_url: str, dbs: Iterable[int] = REDIS_TEST_DBS) -> int:
         finally:
             client.close()
     raise RuntimeError("every Redis test database (1-15) is claimed by a running session")
+
+
+def loopback_usable() -> bool:
+    """Whether a TCP listener on 127.0.0.1 can be reached from this process."""
+    import socket
+
+    try:
+        with socket.socket() as server:
+            server.bind(("127.0.0.1", 0))
+            server.listen(1)
+            with socket.create_connection(server.getsockname(), timeout=1):
+                return True
+    except OSError:
+        return False
+
+
+def ensure_loopback() -> None:
+    """Bring up loopback when this process runs in a private network namespace without it.
+
+    ``unshare -n`` (a machine with no reachable service) leaves ``lo`` down;
+    the tests that start their own TCP servers (TLS, metrics) need it. A host
+    always has loopback up, so this only ever acts in such a fresh namespace.
+    """
+    import shutil
+    import subprocess
+
+    ip = shutil.which("ip")
+    if loopback_usable() or ip is None or os.geteuid() != 0:
+        return
+    subprocess.run([ip, "link", "set", "lo", "up"], check=False, capture_output=True)

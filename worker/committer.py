@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from domain.models import StoreWrite
+from infra import metrics
 from infra.logs import get_logger
 from infra.postgres_client import CONNECTION_ERRORS, Connection, PostgresClient, unavailable
 from infra.redis_client import RedisClient
@@ -177,6 +178,8 @@ class GroupCommitter:
         self.stats.writes += len(writes)
         self.stats.rows_changed += changed
         self.stats.rejected += len(rejected)
+        persisted = len(writes) - len(rejected)
+        metrics.group_committed(persisted, changed, time.perf_counter() - started)
         for job in group:
             if not job.done.done():
                 job.done.set_result([r for r, owner in outcome if owner is job])

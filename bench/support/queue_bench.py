@@ -21,8 +21,8 @@ from infra.migrations import migrate
 from infra.postgres_client import PostgresClient
 from infra.services import ServiceResolver
 from infra.settings import Settings
-from tests.e2e.workers import WORKER_COMMAND, WorkerProcess, start_worker
 from tests.support import claim_redis_db, unique_name, with_database, with_redis_db
+from worker.loadtest.workers import WORKER_COMMAND, WorkerProcess, start_worker
 
 # Claimed from the top, so test sessions (which claim from 1 up) rarely wait.
 BENCH_REDIS_DBS = range(15, 0, -1)

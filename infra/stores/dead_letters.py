@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 
 from domain.errors import InvalidWriteError, MalformedJobError
 from domain.models import StoreWrite
+from infra import metrics
 from infra.redaction import redact_text
 from infra.redis_client import RedisClient
 from infra.stores.jobs import (
@@ -170,9 +171,11 @@ class DeadLetters:
         for burial in burials:
             args += burial.arguments(failed_at)
         try:
-            return int(await self._script(keys, args))
+            buried = int(await self._script(keys, args))
         except (RedisError, OSError) as exc:
             raise self._redis.unavailable(exc) from None
+        metrics.dead_lettered(buried)
+        return buried
 
 
 def _triples(burials: Sequence[Burial], settled: Iterable[StoreWrite] = ()) -> bytes:

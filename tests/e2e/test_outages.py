@@ -14,6 +14,7 @@ from infra.stores.queued import QueuedStore
 from tests.e2e.conftest import StartWorker
 from tests.e2e.load import NS, Load, drained, mismatches, stored
 from tests.e2e.servers import owned_postgres, owned_valkey
+from tests.e2e.workers import logged_count, wait_logged
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,7 @@ async def test_postgresql_restarting_during_a_load_delays_writes_and_loses_none(
             writing = asyncio.create_task(load.run(3000, pause_s=0.004))
             await load.until_acked(800)
             await asyncio.to_thread(postgres.stop)
-            await worker.logged("store_writes_retried")
+            await wait_logged(worker, "store_writes_retried")
             # Chat turns go on: writes need only Redis.
             await load.until_acked(load.acked + 500)
             await asyncio.to_thread(postgres.start)
@@ -83,13 +84,13 @@ async def test_a_worker_rides_out_a_redis_outage_and_goes_on_when_it_returns(
         ) as store:
             load = Load(store)
             await load.run(320)  # and crash while the worker is busy with it
-            outages = worker.count("worker_redis_unavailable")
+            outages = logged_count(worker, "worker_redis_unavailable")
             valkey.crash()
-            await worker.logged("worker_redis_unavailable", times=outages + 1)
+            await wait_logged(worker, "worker_redis_unavailable", times=outages + 1)
             with pytest.raises(ServiceUnavailableError, match=r"^Redis at unix://"):
                 await store.aput(NS, "refused", {"v": 1})  # not accepted, and said at once
             valkey.start()
-            await worker.logged("worker_redis_restored", times=outages + 1)
+            await wait_logged(worker, "worker_redis_restored", times=outages + 1)
             await load.run(320)
             await drained(valkey.url, keys)
         assert worker.process.poll() is None

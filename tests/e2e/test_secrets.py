@@ -1,72 +1,98 @@
-"""Passwords in REDIS_URL and DATABASE_URL never reach a log line or the CLI's output."""
+"""chatmem's processes on password-protected TLS servers: they work, and never show a password."""
 
 from __future__ import annotations
 
-import random
+import asyncio
+import signal
+import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote
 
-import orjson
+import asyncpg
 import pytest
 
-from infra.redis_client import RedisClient
-from infra.stores.jobs import FUNCTION_NAME
-from infra.stores.keys import QueueKeys
-from infra.stores.producer import WriteProducer, encode_put
-from tests.e2e.conftest import StartWorker
-from tests.e2e.queue import NS, Queue
-from tests.e2e.servers import owned_valkey
+from infra.stores.queued import QueuedStore
 from tests.e2e.test_cli import chatmem
+from tests.e2e.test_metrics import metrics_port, scrape
+from tests.e2e.workers import WORKER_COMMAND, start_worker
+from tests.secure_servers import PG_PASSWORD, REDIS_PASSWORD, SecureServers
+from tests.support import unique_name
 
 pytestmark = pytest.mark.slow
-REDIS_SECRET = "redis-pw-4f1c9e"
-PG_SECRET = "pg-pw-8b2d7a"
+WRITES = 200
+WRONG_REDIS_PASSWORD = "wr0ng-redis-secret"
+WRONG_PG_PASSWORD = "wr0ng-pg-secret"
 
 
-def with_password(url: str, password: str) -> str:
-    """``url`` with ``password`` for its user (a trust-auth server ignores it)."""
-    parts = urlsplit(url)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or 'postgres'}:{password}@{host}"))
+def assert_no_password(text: str) -> None:
+    """Neither password, as written or as escaped in a URL, appears in ``text``."""
+    for password in (REDIS_PASSWORD, PG_PASSWORD, WRONG_REDIS_PASSWORD, WRONG_PG_PASSWORD):
+        for form in (password, quote(password, safe="")):
+            assert form not in text, f"{form!r} leaked"
 
 
-async def test_passwords_in_the_urls_never_reach_the_worker_log_or_the_cli(
-    workers: StartWorker, worker_env: dict[str, str], tmp_path: Path
+async def _wait_persisted(database_url: str, count: int) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        deadline = time.monotonic() + 30
+        while await conn.fetchval("SELECT count(*) FROM chatmem_store") < count:
+            assert time.monotonic() < deadline, "writes not persisted in time"
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+
+
+async def test_a_worker_on_tls_servers_with_passwords_persists_and_shows_no_password(
+    secure: SecureServers, tmp_path: Path
 ) -> None:
-    keys = QueueKeys(worker_env["QUEUE_NAME"])
-    with owned_valkey(tmp_path, password=REDIS_SECRET) as valkey:
-        env = {
-            "REDIS_URL": valkey.url,
-            "DATABASE_URL": with_password(worker_env["DATABASE_URL"], PG_SECRET),
-            "LOG_LEVEL": "DEBUG",
-        }
-        worker = workers(**env)
-        redis = RedisClient.from_url(valkey.url)
-        queue = Queue(redis, keys, WriteProducer(redis, keys), worker_env["DATABASE_URL"])
-        try:
-            rng = random.Random(1)
-            too_long = "".join(chr(rng.randint(0x10000, 0x3FFFF)) for _ in range(1000))
-            await queue.producer.submit(encode_put(NS, "good", {"v": 1}, None))
-            await queue.producer.submit(encode_put(NS, too_long, {"v": 2}, None))
-            await queue.enqueue_raw(b"not json")
-            bad_args = {"t": None, "f": FUNCTION_NAME, "a": [[{"op": "x"}]], "k": {}, "et": 1}
-            await queue.enqueue_raw(orjson.dumps(bad_args))
-            await queue.wait_done(*await queue.job_ids())
-            # Connection errors are where URLs tend to surface.
-            outages = worker.count("worker_redis_unavailable")
-            valkey.crash()
-            await worker.logged("worker_redis_unavailable", times=outages + 1)
-            valkey.start()
-            await worker.logged("worker_redis_restored", times=outages + 1)
-        finally:
-            await redis.aclose()
-        cli_env = {**env, "QUEUE_NAME": keys.queue}
-        outputs = [chatmem(*args, env=cli_env) for args in (("dlq", "list"), ("doctor",))]
+    env = {
+        "REDIS_URL": secure.redis_tls_url,
+        "DATABASE_URL": secure.postgres_url,
+        "QUEUE_NAME": unique_name("chatmem:secret"),
+        "LOG_LEVEL": "DEBUG",  # arq's, asyncpg's and redis-py's lines too
+    }
+    command = (*WORKER_COMMAND, "--metrics-port", "0")
+    worker = start_worker(env, tmp_path / "worker.log", command=command)
+    try:
+        async with QueuedStore.from_url(
+            env["REDIS_URL"], env["DATABASE_URL"], queue_name=env["QUEUE_NAME"]
+        ) as store:
+            await asyncio.gather(*(store.aput(("s",), f"k{i}", {"i": i}) for i in range(WRITES)))
+        await _wait_persisted(env["DATABASE_URL"], WRITES)
+        runs = [
+            chatmem("stats", env=env),
+            chatmem("stats", "--json", "--check", "--namespaces", env=env),
+            chatmem("doctor", env=env),
+            chatmem("migrate", env=env),
+        ]
+        metrics = await asyncio.to_thread(scrape, metrics_port(worker))
         assert worker.stop() == 0
-    assert all(o.returncode == 0 for o in outputs), outputs
-    seen = worker.log + "".join(o.stdout + o.stderr for o in outputs)
-    assert '"event":"store_write_dead_lettered"' in worker.log
-    assert "3 dead letters" in outputs[0].stdout
-    assert ":***@" in seen  # the URLs were shown, their passwords hidden
-    assert REDIS_SECRET not in seen
-    assert PG_SECRET not in seen
+    finally:
+        if worker.process.poll() is None:
+            worker.stop(signal.SIGKILL)
+
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], [run.stderr for run in runs]
+    outputs = [worker.log, repr(metrics)] + [run.stdout + run.stderr for run in runs]
+    assert_no_password("\n".join(outputs))
+    # What the operator sees instead: the URLs with the password hidden.
+    assert "rediss://:***@127.0.0.1" in worker.log
+    assert "postgresql://chatmem:***@127.0.0.1" in worker.log
+    assert "rediss://:***@127.0.0.1" in runs[0].stdout
+
+
+def test_wrong_passwords_stop_each_command_with_a_message_that_shows_none(
+    secure: SecureServers,
+) -> None:
+    bad_redis = secure.redis_tls_url.replace(quote(REDIS_PASSWORD, safe=""), WRONG_REDIS_PASSWORD)
+    bad_pg = secure.postgres_url.replace(quote(PG_PASSWORD, safe=""), WRONG_PG_PASSWORD)
+    good = {"REDIS_URL": secure.redis_tls_url, "DATABASE_URL": secure.postgres_url}
+    runs = {
+        "worker, Redis": chatmem("worker", env={**good, "REDIS_URL": bad_redis}),
+        "worker, PostgreSQL": chatmem("worker", env={**good, "DATABASE_URL": bad_pg}),
+        "stats": chatmem("stats", env={"REDIS_URL": bad_redis}),
+        "migrate": chatmem("migrate", env={"DATABASE_URL": bad_pg}),
+    }
+    for name, run in runs.items():
+        assert run.returncode == 1, (name, run.stdout, run.stderr)
+        assert "unavailable" in run.stderr, name
+        assert_no_password(run.stdout + run.stderr)

@@ -105,9 +105,11 @@ async def test_successive_direct_writes_raise_the_version(store: PostgresStore) 
         await store.aput(NS, "k", {"v": i})
         versions.append((await stored(store))["version"])
     assert versions == sorted(set(versions))
-    await asyncio.gather(*(store.aput(NS, "k", {"v": i}) for i in range(20)))
+    # Concurrent puts to one key may share or split group commits: one of them
+    # wins (no order among callers that did not wait for each other), above all before.
+    await asyncio.gather(*(store.aput(NS, "k", {"v": i}) for i in range(100, 120)))
     row = await stored(store)
-    assert row["value"] == {"v": 19}
+    assert row["value"]["v"] in range(100, 120)
     assert row["version"] > versions[-1]
 
 

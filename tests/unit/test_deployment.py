@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from infra.settings import ENV_VARS
-from worker.cli import COMMANDS
+from worker.cli import COMMANDS, build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,6 +57,13 @@ def test_redis_keeps_queued_writes_across_restarts_and_postgres_has_a_volume() -
     # Scaling with --scale worker=N needs no fixed name or published port.
     assert "container_name" not in services["worker"]
     assert "ports" not in services["worker"]
+
+
+def test_the_worker_is_healthy_only_while_a_worker_polls_the_queue() -> None:
+    test = _compose()["services"]["worker"]["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "chatmem", "stats"]
+    args = build_parser().parse_args(test[2:])  # options chatmem stats really has
+    assert args.check
 
 
 def test_dockerfile_runs_a_chatmem_subcommand() -> None:

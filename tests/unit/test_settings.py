@@ -15,6 +15,8 @@ def test_defaults_when_nothing_is_set() -> None:
     assert settings.checkpoint_ttl_minutes == 60
     assert settings.queue_name == DEFAULT_QUEUE_NAME
     assert settings.log_level == "INFO"
+    assert settings.metrics_port is None  # no metrics server unless asked for
+    assert settings.metrics_host == "127.0.0.1"
 
 
 def test_every_variable_is_read() -> None:
@@ -31,6 +33,8 @@ def test_every_variable_is_read() -> None:
         "WORKER_MAX_TRIES": "5",
         "WORKER_RETRY_BASE": "0.1",
         "WORKER_RETRY_MAX": "2",
+        "METRICS_PORT": "9464",
+        "METRICS_HOST": "0.0.0.0",
     }
     settings = Settings.from_env(env)
     assert settings.redis_url == env["REDIS_URL"]
@@ -44,6 +48,8 @@ def test_every_variable_is_read() -> None:
     assert settings.worker_job_timeout == 12
     assert settings.worker_max_tries == 5
     assert (settings.worker_retry_base, settings.worker_retry_max) == (0.1, 2)
+    assert settings.metrics_port == 9464
+    assert settings.metrics_host == "0.0.0.0"
     assert set(env) == set(ENV_VARS)
     assert set(settings.describe()) == set(ENV_VARS)
 
@@ -78,6 +84,9 @@ def test_ttl_never_means_no_expiry() -> None:
         ("WORKER_RETRY_BASE", "0"),
         ("WORKER_RETRY_BASE", "nan"),
         ("WORKER_RETRY_MAX", "-1"),
+        ("METRICS_PORT", "http"),
+        ("METRICS_PORT", "70000"),
+        ("METRICS_HOST", "http://0.0.0.0"),
     ],
 )
 def test_bad_value_names_the_variable(variable: str, value: str) -> None:

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from dataclasses import replace
 
 from arq.worker import Worker
 
+from domain.errors import ConfigurationError
 from infra.logs import get_logger
+from infra.metrics import MetricsServer, serve_worker_metrics
 from infra.redaction import redact_url
 from infra.services import ServiceResolver
 from infra.settings import Settings
-from worker.settings import arq_pool, build_worker, quiet_arq_job_lines, worker_options
+from infra.stores.keys import QueueKeys
+from worker.settings import (
+    WorkerSettings,
+    arq_pool,
+    build_worker,
+    quiet_arq_job_lines,
+    worker_options,
+)
 
 HELP = "Run an arq worker that persists queued store writes to PostgreSQL."
 
@@ -19,7 +29,24 @@ log = get_logger(__name__)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """No options: REDIS_URL, DATABASE_URL, QUEUE_NAME and WORKER_* say everything."""
+    """REDIS_URL, DATABASE_URL, QUEUE_NAME and WORKER_* say the rest."""
+    parser.add_argument(
+        "--metrics-port",
+        type=_port,
+        metavar="PORT",
+        help="serve Prometheus metrics on PORT (0: any free port); default METRICS_PORT, else off",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        metavar="ADDRESS",
+        help="address the metrics server listens on; default METRICS_HOST, else 127.0.0.1",
+    )
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65_535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port number (0-65535); got {text!r}")
+    return int(text)
 
 
 async def run_worker(settings: Settings) -> int:
@@ -38,9 +65,34 @@ async def run_worker(settings: Settings) -> int:
         max_jobs=settings.worker_max_jobs,
         poll_delay=settings.worker_poll_delay,
     )
-    await serve(worker)
+    try:
+        metrics = _serve_metrics(settings, worker, endpoints.redis_url)
+    except ConfigurationError:
+        await pool.aclose()
+        raise
+    try:
+        await serve(worker)
+    finally:
+        if metrics is not None:
+            metrics.close()
     log.info("worker_stopped", jobs_complete=worker.jobs_complete, jobs_failed=worker.jobs_failed)
     return 0
+
+
+def _serve_metrics(settings: Settings, worker: Worker, redis_url: str) -> MetricsServer | None:
+    if settings.metrics_port is None:
+        return None
+    server = serve_worker_metrics(
+        settings.metrics_host,
+        settings.metrics_port,
+        worker,
+        worker.pool,
+        QueueKeys(settings.queue_name),
+        health_check_interval=WorkerSettings.health_check_interval,
+        target=redact_url(redis_url),
+    )
+    log.info("metrics_served", host=server.host, port=server.port, path="/metrics")
+    return server
 
 
 async def serve(worker: Worker) -> None:
@@ -57,5 +109,9 @@ async def serve(worker: Worker) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the worker in this process."""
+    """Run the worker in this process; the options override their variables."""
+    if args.metrics_port is not None:
+        settings = replace(settings, metrics_port=args.metrics_port)
+    if args.metrics_host is not None:
+        settings = replace(settings, metrics_host=args.metrics_host)
     return asyncio.run(run_worker(settings))
