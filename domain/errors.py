@@ -48,10 +48,6 @@ class InvalidQueryError(ChatMemError, ValueError):
     """A read was refused before any SQL ran: a malformed filter, pagination or condition."""
 
 
-class PermanentWriteError(ChatMemError):
-    """PostgreSQL refused a write for good; retrying cannot help."""
-
-
 class MalformedJobError(ChatMemError):
     """A queued job does not follow the job contract; it must not be executed.
 
