@@ -50,10 +50,6 @@ class InvalidQueryError(ChatMemError, ValueError):
     """A read was refused before any SQL ran: a malformed filter, pagination or condition."""
 
 
-class PermanentWriteError(ChatMemError):
-    """PostgreSQL refused a write for good; retrying cannot help."""
-
-
 class InvalidRequestError(ChatMemError, ValueError):
     """A chat request (query, thread id, user id) is malformed; nothing ran."""
 

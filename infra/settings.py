@@ -23,6 +23,12 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/chatmem"
 DEFAULT_QUEUE_NAME = "chatmem:queue"
 DEFAULT_WORKER_MAX_JOBS = 256
 DEFAULT_WORKER_POLL_DELAY = 0.05
+# A crashed worker's jobs come back once arq's in-progress mark expires: the
+# job timeout + 10 s, so 30 s brings them back within a minute.
+DEFAULT_WORKER_JOB_TIMEOUT = 30.0
+DEFAULT_WORKER_MAX_TRIES = 20
+DEFAULT_WORKER_RETRY_BASE = 0.5
+DEFAULT_WORKER_RETRY_MAX = 30.0
 # Loopback unless told otherwise: the figures say nothing secret, but nothing
 # should listen on every interface without being asked to.
 DEFAULT_METRICS_HOST = "127.0.0.1"
@@ -38,6 +44,10 @@ ENV_VARS = (
     "CHATMEM_CHAT_MODEL",
     "WORKER_MAX_JOBS",
     "WORKER_POLL_DELAY",
+    "WORKER_JOB_TIMEOUT",
+    "WORKER_MAX_TRIES",
+    "WORKER_RETRY_BASE",
+    "WORKER_RETRY_MAX",
     "METRICS_PORT",
     "METRICS_HOST",
 )
@@ -62,6 +72,10 @@ class Settings:
     chat_model: str | None = None
     worker_max_jobs: int = DEFAULT_WORKER_MAX_JOBS
     worker_poll_delay: float = DEFAULT_WORKER_POLL_DELAY
+    worker_job_timeout: float = DEFAULT_WORKER_JOB_TIMEOUT
+    worker_max_tries: int = DEFAULT_WORKER_MAX_TRIES
+    worker_retry_base: float = DEFAULT_WORKER_RETRY_BASE
+    worker_retry_max: float = DEFAULT_WORKER_RETRY_MAX
     metrics_port: int | None = None
     metrics_host: str = DEFAULT_METRICS_HOST
 
@@ -69,6 +83,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and check the environment; a bad value raises ConfigurationError."""
         env = os.environ if env is None else env
+        retry_base, retry_max = _retry_delays(env)
         return cls(
             redis_url=_url(env, "REDIS_URL", REDIS_SCHEMES),
             database_url=_url(env, "DATABASE_URL", POSTGRES_SCHEMES),
@@ -95,6 +110,26 @@ class Settings:
                 high=10.0,
                 what="a number of seconds",
             ),
+            worker_job_timeout=_bounded(
+                env,
+                "WORKER_JOB_TIMEOUT",
+                DEFAULT_WORKER_JOB_TIMEOUT,
+                parse=float,
+                low=1.0,
+                high=3600.0,
+                what="a number of seconds",
+            ),
+            worker_max_tries=_bounded(
+                env,
+                "WORKER_MAX_TRIES",
+                DEFAULT_WORKER_MAX_TRIES,
+                parse=int,
+                low=1,
+                high=1000,
+                what="a whole number of tries",
+            ),
+            worker_retry_base=retry_base,
+            worker_retry_max=retry_max,
             metrics_port=_metrics_port(env, "METRICS_PORT"),
             metrics_host=_host(env, "METRICS_HOST", DEFAULT_METRICS_HOST),
         )
@@ -122,6 +157,10 @@ class Settings:
             "CHATMEM_CHAT_MODEL": self.chat_model or "(unset: answers from rules, no model)",
             "WORKER_MAX_JOBS": str(self.worker_max_jobs),
             "WORKER_POLL_DELAY": f"{self.worker_poll_delay:g}",
+            "WORKER_JOB_TIMEOUT": f"{self.worker_job_timeout:g}",
+            "WORKER_MAX_TRIES": str(self.worker_max_tries),
+            "WORKER_RETRY_BASE": f"{self.worker_retry_base:g}",
+            "WORKER_RETRY_MAX": f"{self.worker_retry_max:g}",
             "METRICS_PORT": "off" if self.metrics_port is None else str(self.metrics_port),
             "METRICS_HOST": self.metrics_host,
         }
@@ -219,6 +258,23 @@ def _bounded(
     if not low <= number <= high:
         raise ConfigurationError(name, f"expected {what} from {low:g} to {high:g}; got {value!r}")
     return number
+
+
+def _retry_delays(env: Mapping[str, str]) -> tuple[float, float]:
+    seconds = "a number of seconds"
+    base = _bounded(
+        env, "WORKER_RETRY_BASE", DEFAULT_WORKER_RETRY_BASE, parse=float, low=0.01, high=600.0,
+        what=seconds,
+    )  # fmt: skip
+    cap = _bounded(
+        env, "WORKER_RETRY_MAX", DEFAULT_WORKER_RETRY_MAX, parse=float, low=0.01, high=3600.0,
+        what=seconds,
+    )  # fmt: skip
+    if cap < base:
+        raise ConfigurationError(
+            "WORKER_RETRY_MAX", f"expected at least WORKER_RETRY_BASE ({base:g}); got {cap:g}"
+        )
+    return base, cap
 
 
 def _choice(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -12,7 +13,14 @@ from redis.asyncio import ConnectionPool
 from infra.migrations import migrate
 from infra.postgres_client import PostgresClient
 from infra.redis_client import RedisClient
-from infra.settings import DEFAULT_WORKER_MAX_JOBS, DEFAULT_WORKER_POLL_DELAY, Settings
+from infra.settings import (
+    DEFAULT_WORKER_JOB_TIMEOUT,
+    DEFAULT_WORKER_MAX_JOBS,
+    DEFAULT_WORKER_MAX_TRIES,
+    DEFAULT_WORKER_POLL_DELAY,
+    Settings,
+)
+from infra.stores.dead_letters import DeadLetters
 from infra.stores.jobs import FUNCTION_NAME, deserialize_job, serialize_job
 from infra.stores.keys import QueueKeys
 from worker.arq_worker import StoreWorker
@@ -22,13 +30,20 @@ from worker.jobs import persist_store_writes
 if TYPE_CHECKING:
     from arq.typing import WorkerCoroutine
 
-# arq re-runs a crashed worker's job once its in-progress key expires, which
-# is the job timeout + 10 s: 40 s, so the job is back within a minute.
-JOB_TIMEOUT_S = 30
-# A job gives up waiting for its commit before arq's timeout would fail it
-# for good, and asks to be retried instead.
-COMMIT_DEADLINE_S = JOB_TIMEOUT_S - 5
-MAX_TRIES = 20
+# SIGTERM: jobs in flight get this long to commit; then the committer and the
+# PostgreSQL pool get the rest of a 10 s budget (see shutdown).
+JOB_COMPLETION_WAIT_S = 6
+COMMITTER_GRACE_S = 1.5
+POOL_CLOSE_S = 1.5
+
+
+def job_deadline(job_timeout: float) -> float:
+    """How long a job may work before it asks to be retried.
+
+    Below arq's job timeout, which would fail the job and drop it; the margin
+    leaves time to ask for the retry (or to bury the job on its last try).
+    """
+    return job_timeout - min(5.0, job_timeout / 5)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -38,34 +53,41 @@ async def startup(ctx: dict[str, Any]) -> None:
     postgres = await PostgresClient.connect(ctx["database_url"], min_size=1, max_size=size)
     await migrate(postgres.pool)
     redis = RedisClient(ctx["redis"], ctx["redis_url"])
+    keys = QueueKeys(settings.queue_name)
     ctx["postgres"] = postgres
-    ctx["committer"] = GroupCommitter(postgres, redis, QueueKeys(settings.queue_name))
-    ctx["commit_deadline_s"] = float(COMMIT_DEADLINE_S)
-    ctx["max_tries"] = MAX_TRIES
+    ctx["committer"] = GroupCommitter(postgres, redis, keys)
+    ctx["dead_letters"] = DeadLetters(redis, keys)
+    ctx["job_deadline_s"] = job_deadline(settings.worker_job_timeout)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    """Let the commit in flight finish, then close the PostgreSQL pool."""
+    """Let the commits in flight finish (briefly), then close the PostgreSQL pool."""
     committer: GroupCommitter | None = ctx.get("committer")
     if committer is not None:
-        await committer.aclose()
+        await committer.aclose(grace_s=COMMITTER_GRACE_S)
     postgres: PostgresClient | None = ctx.get("postgres")
     if postgres is not None:
-        await postgres.close()
+        try:
+            await asyncio.wait_for(postgres.close(), POOL_CLOSE_S)
+        except TimeoutError:
+            postgres.pool.terminate()
+
+
+def store_function(settings: Settings) -> Any:
+    """persist_store_writes as arq registers it, with the timeout and tries of ``settings``."""
+    # arq hands every job a plain dict; JobContext is the typed description of it.
+    return func(
+        cast("WorkerCoroutine", persist_store_writes),
+        name=FUNCTION_NAME,
+        timeout=settings.worker_job_timeout,
+        max_tries=settings.worker_max_tries,
+    )
 
 
 class WorkerSettings:
     """The worker's fixed arq settings; ``worker_options`` adds those from the environment."""
 
-    functions: ClassVar[list[Any]] = [
-        # arq hands every job a plain dict; JobContext is the typed description of it.
-        func(
-            cast("WorkerCoroutine", persist_store_writes),
-            name=FUNCTION_NAME,
-            timeout=JOB_TIMEOUT_S,
-            max_tries=MAX_TRIES,
-        )
-    ]
+    functions: ClassVar[list[Any]] = [store_function(Settings())]
     on_startup = startup
     on_shutdown = shutdown
     # JSON both ways: arq's default, pickle, would let anyone who can write to
@@ -75,11 +97,13 @@ class WorkerSettings:
     # Many small concurrent jobs make large group commits; their results are not kept.
     max_jobs = DEFAULT_WORKER_MAX_JOBS
     poll_delay = DEFAULT_WORKER_POLL_DELAY
-    job_timeout = JOB_TIMEOUT_S
-    max_tries = MAX_TRIES
+    # arq re-runs a crashed worker's job once its in-progress key expires, which
+    # is the job timeout + 10 s: 40 s by default, so the job is back within a minute.
+    job_timeout = DEFAULT_WORKER_JOB_TIMEOUT
+    max_tries = DEFAULT_WORKER_MAX_TRIES
     keep_result = 0
     # SIGTERM: stop taking jobs, give those in flight this long to commit.
-    job_completion_wait = 8
+    job_completion_wait = JOB_COMPLETION_WAIT_S
     health_check_interval = 10
 
 
@@ -114,6 +138,9 @@ def worker_options(
         # arq's default (5x max_jobs) makes every poll of a busy queue costly.
         "queue_read_limit": 2 * settings.worker_max_jobs,
         "poll_delay": settings.worker_poll_delay,
+        "functions": [store_function(settings)],
+        "job_timeout": settings.worker_job_timeout,
+        "max_tries": settings.worker_max_tries,
         "ctx": {"settings": settings, "redis_url": redis_url, "database_url": database_url},
     }
 

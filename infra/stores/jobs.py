@@ -8,13 +8,14 @@ argument, a JSON list::
      "version": int, "written_at": microseconds since the epoch (UTC)}
 
 arq's job envelope is JSON too (orjson, never pickle). A job in Redis is
-untrusted input: ``decode_ops`` checks every field with the same rules as
-the producer and raises MalformedJobError on the first violation.
+untrusted input: ``deserialize_job`` checks the envelope and its size,
+``decode_job`` every op with the same rules as the producer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,16 @@ FUNCTION_NAME = "persist_store_writes"
 MAX_VERSION = 2**53 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_WRITTEN_AT_US = 253_402_300_799_000_000  # 9999-12-31
+_MAX_ENQUEUE_MS = _MAX_WRITTEN_AT_US // 1000
+
+# Bounds of one job. The producer groups at most MAX_OPS_PER_JOB ops and
+# MAX_BYTES_PER_JOB of op JSON into a job, and refuses a write whose op JSON
+# exceeds MAX_WRITE_BYTES; a worker refuses a job beyond MAX_OPS_PER_JOB ops
+# or MAX_JOB_BYTES in all (the envelope and versions on top of the ops).
+MAX_OPS_PER_JOB = 512
+MAX_BYTES_PER_JOB = 4 * 1024 * 1024
+MAX_WRITE_BYTES = 2 * 1024 * 1024
+MAX_JOB_BYTES = MAX_BYTES_PER_JOB + 1024 * 1024
 
 # arq's envelope around the ops list; the enqueue script fills in "et" and the ops.
 JOB_HEAD = b'{"t":null,"f":"' + FUNCTION_NAME.encode() + b'","k":{},"et":'
@@ -106,11 +117,34 @@ def serialize_job(data: dict[str, Any]) -> bytes:
 
 
 def deserialize_job(data: bytes) -> dict[str, Any]:
-    """arq's job_deserializer: orjson, and the envelope must be a JSON object."""
+    """arq's job_deserializer: orjson, within MAX_JOB_BYTES, an envelope arq can run safely.
+
+    Anything arq would trip over later (a try count that is not a number, an
+    argument list that is not a list) is refused here, where arq treats it as
+    an undecodable job instead of failing in its own loop.
+    """
+    if len(data) > MAX_JOB_BYTES:
+        raise ValueError(f"a job is at most {MAX_JOB_BYTES} bytes; this one is {len(data)}")
     decoded = orjson.loads(data)
     if not isinstance(decoded, dict):
         raise TypeError(f"a job is a JSON object; got {type(decoded).__name__}")
+    _check_envelope(decoded)
     return decoded
+
+
+def _check_envelope(job: dict[str, Any]) -> None:
+    if not isinstance(job.get("f"), str):
+        raise TypeError('a job names its function in "f", a string')
+    if not isinstance(job.get("a"), list) or not isinstance(job.get("k"), dict):
+        raise TypeError('a job has a list of arguments "a" and an object "k"')
+    try_ = job.get("t")
+    if try_ is not None and (isinstance(try_, bool) or not isinstance(try_, int) or try_ < 0):
+        raise TypeError('a job\'s "t" is null or a whole number')
+    et = job.get("et")
+    if isinstance(et, bool) or not isinstance(et, int) or not 0 <= et <= _MAX_ENQUEUE_MS:
+        raise TypeError('a job\'s "et" is its enqueue time in milliseconds since the epoch')
+    if job["f"] == FUNCTION_NAME and (len(job["a"]) != 1 or job["k"]):
+        raise TypeError(f"{FUNCTION_NAME} takes one argument, the list of ops")
 
 
 def _describe(obj: Any) -> str:
@@ -121,11 +155,51 @@ def _describe(obj: Any) -> str:
 
 def decode_ops(ops: Any, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> list[StoreWrite]:
     """The ops of a job, each checked against the contract, or MalformedJobError."""
+    _check_ops_list(ops)
+    return [_decode_op(op, index, max_value_bytes) for index, op in enumerate(ops)]
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidOp:
+    """An op of a job that breaks the contract: where it was, what it was, and why."""
+
+    index: int
+    op: Any
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedJob:
+    """A job's ops: the valid writes, and the ops that must never be executed."""
+
+    writes: list[StoreWrite]
+    invalid: list[InvalidOp]
+
+
+def decode_job(ops: Any, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> DecodedJob:
+    """Each op checked on its own: one bad op does not condemn the others of its job.
+
+    MalformedJobError when the argument itself is wrong (not a non-empty list
+    of at most MAX_OPS_PER_JOB ops).
+    """
+    _check_ops_list(ops)
+    writes: list[StoreWrite] = []
+    invalid: list[InvalidOp] = []
+    for index, op in enumerate(ops):
+        try:
+            writes.append(_decode_op(op, index, max_value_bytes))
+        except MalformedJobError as exc:
+            invalid.append(InvalidOp(index, op, exc.reason))
+    return DecodedJob(writes, invalid)
+
+
+def _check_ops_list(ops: Any) -> None:
     if not isinstance(ops, list):
         raise MalformedJobError(f"the argument is a list of ops; got {type(ops).__name__}")
     if not ops:
         raise MalformedJobError("the job carries no ops")
-    return [_decode_op(op, index, max_value_bytes) for index, op in enumerate(ops)]
+    if len(ops) > MAX_OPS_PER_JOB:
+        raise MalformedJobError(f"a job carries at most {MAX_OPS_PER_JOB} ops; got {len(ops)}")
 
 
 def _decode_op(op: Any, index: int, max_value_bytes: int) -> StoreWrite:

@@ -2,13 +2,14 @@
 
 Everything but arq's job keys is named after the queue, so producers and
 workers of one queue share them and two queues never see each other's writes.
+(Dead letters included: `chatmem stats` and `chatmem dlq` find them by name.)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
+from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix, retry_key_prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,11 @@ class QueueKeys:
         """
         return f"{self.queue}:pending:{namespace_text}"
 
+    @property
+    def dead_letters(self) -> str:
+        """Stream of the writes the workers gave up on, until replayed or purged."""
+        return f"{self.queue}:dead-letters"
+
     @staticmethod
     def job(job_id: str) -> str:
         """arq's key holding a job's serialized envelope."""
@@ -49,3 +55,8 @@ class QueueKeys:
     def retry(job_id: str) -> str:
         """arq's key counting a job's tries."""
         return retry_key_prefix + job_id
+
+    @staticmethod
+    def aborted() -> str:
+        """arq's sorted set of jobs asked to abort (shared by every queue)."""
+        return abort_jobs_ss

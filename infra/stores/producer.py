@@ -16,8 +16,15 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from domain.errors import InvalidWriteError
 from infra.redis_client import RedisClient
-from infra.stores.jobs import delete_fragment, put_fragment
+from infra.stores.jobs import (
+    MAX_BYTES_PER_JOB,
+    MAX_OPS_PER_JOB,
+    MAX_WRITE_BYTES,
+    delete_fragment,
+    put_fragment,
+)
 from infra.stores.keys import QueueKeys
 from infra.stores.scripts import (
     EncodedWrite,
@@ -35,10 +42,6 @@ from infra.stores.validation import (
 )
 from infra.stores.writes import namespace_text
 
-# Bounds of one job: small enough to decode and commit quickly, large enough to amortise.
-MAX_OPS_PER_JOB = 512
-MAX_BYTES_PER_JOB = 4 * 1024 * 1024
-
 _Waiting = tuple[EncodedWrite, "asyncio.Future[None]"]
 
 
@@ -55,14 +58,23 @@ def encode_put(
     key = validate_key(key)
     minutes = validate_ttl(ttl)
     encoded = encode_value(value, max_bytes=max_value_bytes)
-    return EncodedWrite(namespace_text(labels), key, put_fragment(labels, key, encoded, minutes))
+    return _bounded(labels, key, put_fragment(labels, key, encoded, minutes))
 
 
 def encode_delete(namespace: Any, key: Any) -> EncodedWrite:
     """A delete checked as PostgresStore checks one (the worker checks it again)."""
     labels = validate_namespace(namespace, for_write=False)
     key = validate_key(key)
-    return EncodedWrite(namespace_text(labels), key, delete_fragment(labels, key))
+    return _bounded(labels, key, delete_fragment(labels, key))
+
+
+def _bounded(labels: tuple[str, ...], key: str, fragment: bytes) -> EncodedWrite:
+    # Long namespace labels are allowed one by one; together they must still fit a job.
+    if len(fragment) > MAX_WRITE_BYTES:
+        raise InvalidWriteError(
+            f"the write is {len(fragment)} bytes as JSON; a write is at most {MAX_WRITE_BYTES}"
+        )
+    return EncodedWrite(namespace_text(labels), key, fragment)
 
 
 class WriteProducer:

@@ -40,7 +40,7 @@ _KEYS_PER_COMMAND = 1_000
 
 def dead_letters_key(keys: QueueKeys) -> str:
     """The Redis stream of a queue's dead-lettered writes."""
-    return f"{keys.queue}:dead-letters"
+    return keys.dead_letters
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The two Lua scripts of the write queue and the KEYS/ARGV they are called with."""
+"""The Lua scripts of the write queue and the KEYS/ARGV they are called with."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ def _source(name: str) -> str:
 
 _TRIPLES = _source("triples.lua")
 _ENQUEUE = _source("enqueue.lua")
+_FORGET = _source("forget.lua")
 _CLEAR_PENDING = _source("clear_pending.lua")
+_DEAD_LETTER = _source("dead_letter.lua")
+_REPLAY = _source("replay.lua")
 
 
 def _lua_string(text: str | bytes) -> str:
@@ -39,21 +42,36 @@ def _constants(**values: str | bytes) -> str:
     return "".join(f"local {name} = {_lua_string(value)}\n" for name, value in values.items())
 
 
-def enqueue_script(keys: QueueKeys) -> str:
-    """The enqueue script of one queue: its constants, then triples.lua and enqueue.lua."""
-    constants = _constants(
+def _job_constants(keys: QueueKeys) -> str:
+    # arq's envelope around "et" and the ops, and the prefix of the pending hashes.
+    return _constants(
         JOB_HEAD=JOB_HEAD,
         JOB_OPS=JOB_OPS_OPEN,
         JOB_TAIL=JOB_TAIL,
         ENTRIES=keys.pending_entries(""),
     )
-    return constants + _TRIPLES + _ENQUEUE
+
+
+def enqueue_script(keys: QueueKeys) -> str:
+    """The enqueue script of one queue: its constants, then triples.lua and enqueue.lua."""
+    return _job_constants(keys) + _TRIPLES + _ENQUEUE
 
 
 def clear_pending_script(keys: QueueKeys) -> str:
     """The compare-and-delete script of one queue."""
     constants = _constants(ENTRIES=keys.pending_entries(""))
-    return constants + _TRIPLES + _CLEAR_PENDING
+    return constants + _TRIPLES + _FORGET + _CLEAR_PENDING
+
+
+def dead_letter_script(keys: QueueKeys) -> str:
+    """The script that buries writes (and may drop their job) for one queue."""
+    constants = _constants(ENTRIES=keys.pending_entries(""))
+    return constants + _TRIPLES + _FORGET + _DEAD_LETTER
+
+
+def replay_script(keys: QueueKeys) -> str:
+    """The script that puts dead-lettered ops back on one queue."""
+    return _job_constants(keys) + _REPLAY
 
 
 ScriptArgs = list[str | bytes | int]
@@ -123,12 +141,16 @@ def enqueue_call(
 
 def clear_call(keys: QueueKeys, committed: Iterable[StoreWrite]) -> tuple[list[str], ScriptArgs]:
     """KEYS and ARGV of the compare-and-delete script for committed writes."""
+    return [keys.pending_namespaces], [settled_triples(committed)]
+
+
+def settled_triples(writes: Iterable[StoreWrite]) -> bytes:
+    """The (namespace text, key, version) triples of settled writes, as the scripts take them."""
     fields: list[bytes] = []
-    for write in committed:
+    for write in writes:
         fields += [
             namespace_text(write.namespace).encode(),
             write.key.encode(),
             b"%d" % write.version,
         ]
-    blob = b"\0".join(fields)
-    return [keys.pending_namespaces], [blob]
+    return b"\0".join(fields)

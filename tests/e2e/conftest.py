@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
+from infra.redis_client import RedisClient
+from infra.stores.keys import QueueKeys
+from infra.stores.producer import WriteProducer
+from tests.e2e.queue import Queue
 from tests.e2e.workers import WorkerProcess, start_worker
 from tests.support import unique_name
 
-StartWorker = Callable[[], WorkerProcess]
+
+class StartWorker(Protocol):
+    """Starts a worker with the test's environment, ``env`` overriding variables of it."""
+
+    def __call__(self, **env: str) -> WorkerProcess: ...
 
 
 @pytest.fixture
@@ -29,8 +38,9 @@ def workers(worker_env: dict[str, str], tmp_path: Path) -> Iterator[StartWorker]
     """Starts worker processes on demand; any still running at the end are killed."""
     started: list[WorkerProcess] = []
 
-    def start() -> WorkerProcess:
-        worker = start_worker(worker_env, tmp_path / f"worker-{len(started)}.log")
+    def start(**env: str) -> WorkerProcess:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        worker = start_worker({**worker_env, **env}, log_path)
         started.append(worker)
         return worker
 
@@ -38,3 +48,14 @@ def workers(worker_env: dict[str, str], tmp_path: Path) -> Iterator[StartWorker]
     for worker in started:
         if worker.process.poll() is None:
             worker.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+async def queue(worker_env: dict[str, str]) -> AsyncIterator[Queue]:
+    """A producer and raw access to the queue of this test's workers."""
+    redis = RedisClient.from_url(worker_env["REDIS_URL"])
+    keys = QueueKeys(worker_env["QUEUE_NAME"])
+    producer = WriteProducer(redis, keys)
+    yield Queue(redis, keys, producer, worker_env["DATABASE_URL"])
+    await producer.aclose()
+    await redis.aclose()

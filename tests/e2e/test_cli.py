@@ -92,6 +92,6 @@ def test_doctor_fails_on_a_set_but_unreachable_url_without_leaking_the_password(
 
 
 def test_unfinished_subcommands_say_so_and_exit_2() -> None:
-    result = chatmem("dlq")
+    result = chatmem("chat")
     assert result.returncode == 2
     assert "not yet available" in result.stderr

@@ -5,87 +5,21 @@ from __future__ import annotations
 import asyncio
 import random
 import shlex
-import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import asyncpg
 import orjson
 import pytest
 import redis
 
-from infra.redis_client import RedisClient
 from infra.stores.jobs import FUNCTION_NAME, MAX_VERSION
-from infra.stores.keys import QueueKeys
-from infra.stores.producer import WriteProducer, encode_delete, encode_put
+from infra.stores.producer import encode_delete, encode_put
 from infra.stores.queued import QueuedStore
-from infra.stores.scripts import new_job_id
 from tests.e2e.conftest import StartWorker
+from tests.e2e.queue import NS, Queue
 from tests.e2e.test_cli import chatmem
 from tests.e2e.workers import ROOT
 
 pytestmark = pytest.mark.slow
-NS = ("users", "u1")
-
-
-@dataclass
-class Queue:
-    """The test's side of a queue: a producer, raw Redis access, and PostgreSQL."""
-
-    redis: RedisClient
-    keys: QueueKeys
-    producer: WriteProducer
-    database_url: str
-
-    async def job_ids(self) -> list[str]:
-        return [m.decode() for m in await self.redis.redis.zrange(self.keys.queue, 0, -1)]
-
-    async def put(self, key: str, value: dict[str, object]) -> str:
-        """Queue a put with no worker running yet; the id of the job that carries it."""
-        await self.producer.submit(encode_put(NS, key, value, None))
-        return (await self.job_ids())[-1]
-
-    async def job_bytes(self, job_id: str) -> bytes:
-        raw = await self.redis.redis.get(self.keys.job(job_id))
-        assert raw is not None
-        return bytes(raw)
-
-    async def enqueue_raw(self, payload: bytes) -> str:
-        """Put a job in the queue exactly as the README's job contract shows."""
-        job_id = new_job_id()
-        await self.redis.redis.set(self.keys.job(job_id), payload)
-        await self.redis.redis.zadd(self.keys.queue, {job_id: int(time.time() * 1000)})
-        return job_id
-
-    async def wait_done(self, *job_ids: str) -> None:
-        """Wait until arq has removed the jobs (it does once they finished or failed)."""
-        async with asyncio.timeout(20):
-            for job_id in job_ids:
-                while True:
-                    if not await self.redis.redis.exists(self.keys.job(job_id)):
-                        break
-                    await asyncio.sleep(0.05)
-
-    async def row(self, key: str) -> asyncpg.Record | None:
-        conn = await asyncpg.connect(self.database_url)
-        try:
-            return await conn.fetchrow(
-                "SELECT value::text AS value, version, xmin::text AS xmin "
-                "FROM chatmem_store WHERE key = $1",
-                key,
-            )
-        finally:
-            await conn.close()
-
-
-@pytest.fixture
-async def queue(worker_env: dict[str, str]) -> AsyncIterator[Queue]:
-    redis = RedisClient.from_url(worker_env["REDIS_URL"])
-    keys = QueueKeys(worker_env["QUEUE_NAME"])
-    producer = WriteProducer(redis, keys)
-    yield Queue(redis, keys, producer, worker_env["DATABASE_URL"])
-    await producer.aclose()
-    await redis.aclose()
 
 
 async def test_a_queued_write_is_persisted_and_its_pending_entry_cleared(
@@ -160,7 +94,7 @@ async def test_a_job_written_by_hand_in_the_documented_format_is_persisted(
     assert (orjson.loads(row["value"]), row["version"]) == ({"x": []}, 1_700_000_000_000_001)
 
 
-async def test_a_malformed_job_is_refused_and_the_worker_goes_on(
+async def test_a_malformed_job_is_dead_lettered_never_run_and_the_worker_goes_on(
     queue: Queue, workers: StartWorker
 ) -> None:
     bad_op = {"op": "put", "namespace": ["a"], "key": "k", "value": {}, "ttl": None}
@@ -172,7 +106,9 @@ async def test_a_malformed_job_is_refused_and_the_worker_goes_on(
     good = await queue.put("k", {"v": 1})
     await queue.wait_done(good)
     assert await queue.row("k") is not None
-    assert "store_job_rejected" in worker.log
+    dead = [f for _, f in await queue.redis.redis.xrange(queue.keys.dead_letters)]
+    assert sorted(f[b"kind"] for f in dead) == [b"invalid", b"malformed"]
+    assert "store_job_dead_lettered" in worker.log
     assert worker.process.poll() is None
 
 
@@ -231,7 +167,7 @@ async def test_the_readme_job_contract_example_is_persisted(
     assert await queue.redis.redis.exists(queue.keys.pending_entries("users.u1")) == 0
 
 
-async def test_a_job_postgresql_refuses_fails_alone_and_the_others_persist(
+async def test_a_write_postgresql_refuses_is_dead_lettered_and_the_others_persist(
     queue: Queue, workers: StartWorker
 ) -> None:
     rng = random.Random(7)
@@ -244,7 +180,8 @@ async def test_a_job_postgresql_refuses_fails_alone_and_the_others_persist(
     await queue.wait_done(*await queue.job_ids())
     assert await queue.row("before") is not None
     assert await queue.row("after") is not None
-    assert "store_writes_rejected" in worker.log
+    assert await queue.redis.redis.xlen(queue.keys.dead_letters) == 1
+    assert "store_write_dead_lettered" in worker.log
     assert worker.process.poll() is None
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the write-queue tests: a queue of the test's own and a Redis client."""
+"""Fixtures of the write-queue tests: a queue of the test's own, clients, a committer."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from infra.migrations import migrate
+from infra.postgres_client import PostgresClient
 from infra.redis_client import RedisClient
 from infra.settings import Settings
 from infra.stores.keys import QueueKeys
 from tests.support import unique_name
+from worker.committer import GroupCommitter
 from worker.settings import arq_pool, build_worker, worker_options
 
 
@@ -25,6 +28,25 @@ async def redis(redis_url: str) -> AsyncIterator[RedisClient]:
     client = RedisClient.from_url(redis_url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def postgres(database_url: str) -> AsyncIterator[PostgresClient]:
+    """A small pool on the test's migrated schema."""
+    client = await PostgresClient.connect(database_url, max_size=2)
+    await migrate(client.pool)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def committer(
+    postgres: PostgresClient, redis: RedisClient, keys: QueueKeys
+) -> AsyncIterator[GroupCommitter]:
+    """A group committer on ``postgres`` and the test's queue."""
+    committer = GroupCommitter(postgres, redis, keys)
+    yield committer
+    await committer.aclose()
 
 
 Drain = Callable[[QueueKeys], Awaitable[int]]

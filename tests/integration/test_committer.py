@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import asyncpg
 import pytest
 
 from domain.errors import ServiceUnavailableError
 from domain.models import StoreWrite
-from infra.migrations import migrate
 from infra.postgres_client import PostgresClient
 from infra.redis_client import RedisClient
 from infra.stores.keys import QueueKeys
@@ -25,23 +22,6 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 def put(key: str, version: int, namespace: tuple[str, ...] = ("users", "u1")) -> StoreWrite:
     return StoreWrite("put", namespace, key, {"v": version}, None, version, T0)
-
-
-@pytest.fixture
-async def postgres(database_url: str) -> AsyncIterator[PostgresClient]:
-    client = await PostgresClient.connect(database_url, max_size=2)
-    await migrate(client.pool)
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def committer(
-    postgres: PostgresClient, redis: RedisClient, keys: QueueKeys
-) -> AsyncIterator[GroupCommitter]:
-    committer = GroupCommitter(postgres, redis, keys)
-    yield committer
-    await committer.aclose()
 
 
 async def stored(postgres: PostgresClient) -> dict[str, tuple[object, int]]:
@@ -89,36 +69,39 @@ async def test_a_commit_clears_only_pending_entries_it_made_durable(
     assert await redis.redis.zrange(keys.pending_namespaces, 0, -1) == []
 
 
-async def test_a_job_postgresql_refuses_does_not_sink_the_others(
-    committer: GroupCommitter, postgres: PostgresClient
+async def test_a_write_postgresql_refuses_is_dead_lettered_and_its_job_still_completes(
+    committer: GroupCommitter, postgres: PostgresClient, redis: RedisClient, keys: QueueKeys
 ) -> None:
     # Valid by the store rules, too large for the primary key's index entry
     # (random, so PostgreSQL cannot compress it below the limit).
     rng = random.Random(5)
     poison = put("".join(chr(rng.randint(0x10000, 0x3FFFF)) for _ in range(1000)), 1)
-    results = await asyncio.gather(
+    good1, bad, good2 = await asyncio.gather(
         committer.commit("good1", [put("a", 1)]),
         committer.commit("bad", [put("b", 1), poison]),
         committer.commit("good2", [put("c", 1)]),
-        return_exceptions=True,
     )
-    assert results[0] is None
-    assert isinstance(results[1], asyncpg.PostgresError)
-    assert results[2] is None
-    assert set(await stored(postgres)) == {"a", "c"}
+    assert good1 == good2 == []
+    [rejected] = bad
+    assert rejected.write is poison
+    assert "SQLSTATE 54000" in rejected.error
+    assert set(await stored(postgres)) == {"a", "b", "c"}
+    [(_, fields)] = await redis.redis.xrange(keys.dead_letters)
+    assert fields[b"job_id"] == b"bad"
+    assert fields[b"kind"] == b"rejected"
 
 
-async def test_a_job_whose_expiry_is_out_of_range_fails_alone(
+async def test_an_expiry_out_of_range_is_refused_for_good_without_sinking_the_group(
     committer: GroupCommitter, postgres: PostgresClient
 ) -> None:
     far = StoreWrite("put", ("users", "u1"), "far", {}, 1e12, 1, T0)  # about two million years
-    results = await asyncio.gather(
+    good, bad = await asyncio.gather(
         committer.commit("good", [put("a", 1)]),
         committer.commit("bad", [far]),
-        return_exceptions=True,
     )
-    assert results[0] is None
-    assert isinstance(results[1], OverflowError)
+    assert good == []
+    assert [r.write for r in bad] == [far]
+    assert bad[0].error.startswith("OverflowError")
     assert set(await stored(postgres)) == {"a"}
 
 

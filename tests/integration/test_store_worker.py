@@ -76,3 +76,54 @@ async def test_no_more_jobs_start_than_free_slots(pool: ArqRedis, keys: QueueKey
     started = list(worker.tasks)
     assert await pool.exists(*[QueueKeys.in_progress(job_id) for job_id in started]) == 2
     await asyncio.gather(*worker.tasks.values())
+
+
+async def test_a_poll_while_redis_is_away_waits_instead_of_ending_the_worker(
+    keys: QueueKeys,
+) -> None:
+    pool = arq_pool("redis://127.0.0.1:1/0", keys.queue)  # nothing listens there
+    worker = store_worker(pool, keys)
+    try:
+        await worker._poll_iteration()
+        await worker._poll_iteration()
+        assert worker._outage_polls == 2
+    finally:
+        await pool.aclose()
+
+
+async def test_marks_of_claims_whose_reply_was_lost_are_released_when_redis_answers(
+    pool: ArqRedis, keys: QueueKeys
+) -> None:
+    ran.clear()
+    ours = await pool.enqueue_job("record", "ours")
+    theirs = await pool.enqueue_job("record", "theirs")
+    assert ours is not None
+    assert theirs is not None
+    worker = store_worker(pool, keys, poll_delay=0)
+    # The claim script ran for both, but its reply never came back; another
+    # worker has claimed the second job since.
+    await pool.set(QueueKeys.in_progress(ours.job_id), worker._token)
+    await pool.set(QueueKeys.in_progress(theirs.job_id), "another worker's token")
+    worker._unsettled.update({ours.job_id, theirs.job_id})
+    await worker._poll_iteration()
+    await asyncio.gather(*worker.tasks.values())
+    assert ran == ["ours"]
+    assert await pool.get(QueueKeys.in_progress(theirs.job_id)) == b"another worker's token"
+    assert worker._unsettled == set()
+
+
+async def test_a_stopping_worker_releases_the_marks_of_jobs_it_claimed_but_did_not_run(
+    redis_url: str, keys: QueueKeys
+) -> None:
+    pool = arq_pool(redis_url, keys.queue)
+    job = await pool.enqueue_job("record", "cut off")
+    assert job is not None
+    worker = store_worker(pool, keys)
+    await pool.set(QueueKeys.in_progress(job.job_id), worker._token)
+    worker._unsettled.add(job.job_id)  # as a stop arriving during the claim leaves it
+    await worker.close()
+    check = arq_pool(redis_url, keys.queue)
+    try:
+        assert await check.exists(QueueKeys.in_progress(job.job_id)) == 0
+    finally:
+        await check.aclose()

@@ -3,9 +3,17 @@ from __future__ import annotations
 import arq.worker
 
 from infra.settings import Settings
-from infra.stores.jobs import serialize_job
+from infra.stores.jobs import FUNCTION_NAME, serialize_job
 from worker.arq_worker import StoreWorker, describe_arguments
-from worker.settings import arq_pool, build_worker, worker_options
+from worker.settings import (
+    COMMITTER_GRACE_S,
+    JOB_COMPLETION_WAIT_S,
+    POOL_CLOSE_S,
+    arq_pool,
+    build_worker,
+    job_deadline,
+    worker_options,
+)
 
 
 def test_arqs_job_log_line_shows_the_number_of_ops_never_their_content() -> None:
@@ -25,3 +33,20 @@ async def test_a_crashed_workers_jobs_come_back_within_a_minute() -> None:
     assert worker.job_serializer is serialize_job
     assert isinstance(worker, StoreWorker)
     await pool.aclose()
+
+
+async def test_the_job_timeout_tries_and_deadline_come_from_the_settings() -> None:
+    settings = Settings(queue_name="chatmem:unit", worker_job_timeout=2, worker_max_tries=7)
+    pool = arq_pool("redis://127.0.0.1:1/0", settings.queue_name)  # never connected here
+    worker = build_worker(worker_options(settings, "redis://x", "postgresql://x/db", pool))
+    function = worker.functions[FUNCTION_NAME]
+    assert (function.timeout_s, function.max_tries) == (2, 7)
+    assert worker.in_progress_timeout_s == 12  # a crashed worker's jobs are back after 12 s
+    # A job asks for a retry before arq's timeout would drop it.
+    assert job_deadline(2) < 2
+    assert job_deadline(30) == 25
+    await pool.aclose()
+
+
+def test_a_sigterm_leaves_the_worker_less_than_10_s() -> None:
+    assert JOB_COMPLETION_WAIT_S + COMMITTER_GRACE_S + POOL_CLOSE_S < 10

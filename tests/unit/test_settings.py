@@ -31,6 +31,10 @@ def test_every_variable_is_read() -> None:
         "CHATMEM_CHAT_MODEL": "openai:gpt-4o-mini",
         "WORKER_MAX_JOBS": "512",
         "WORKER_POLL_DELAY": "0.2",
+        "WORKER_JOB_TIMEOUT": "12",
+        "WORKER_MAX_TRIES": "5",
+        "WORKER_RETRY_BASE": "0.1",
+        "WORKER_RETRY_MAX": "2",
         "METRICS_PORT": "9464",
         "METRICS_HOST": "0.0.0.0",
     }
@@ -44,9 +48,13 @@ def test_every_variable_is_read() -> None:
     assert settings.chat_model == "openai:gpt-4o-mini"
     assert settings.worker_max_jobs == 512
     assert settings.worker_poll_delay == 0.2
+    assert settings.worker_job_timeout == 12
+    assert settings.worker_max_tries == 5
+    assert (settings.worker_retry_base, settings.worker_retry_max) == (0.1, 2)
     assert settings.metrics_port == 9464
     assert settings.metrics_host == "0.0.0.0"
     assert set(env) == set(ENV_VARS)
+    assert set(settings.describe()) == set(ENV_VARS)
 
 
 def test_ttl_never_means_no_expiry() -> None:
@@ -73,6 +81,13 @@ def test_ttl_never_means_no_expiry() -> None:
         ("WORKER_POLL_DELAY", "soon"),
         ("WORKER_POLL_DELAY", "0"),
         ("WORKER_POLL_DELAY", "60"),
+        ("WORKER_JOB_TIMEOUT", "0.5"),
+        ("WORKER_JOB_TIMEOUT", "a minute"),
+        ("WORKER_MAX_TRIES", "0"),
+        ("WORKER_MAX_TRIES", "3.5"),
+        ("WORKER_RETRY_BASE", "0"),
+        ("WORKER_RETRY_BASE", "nan"),
+        ("WORKER_RETRY_MAX", "-1"),
         ("METRICS_PORT", "http"),
         ("METRICS_PORT", "70000"),
         ("METRICS_HOST", "http://0.0.0.0"),
@@ -83,6 +98,20 @@ def test_bad_value_names_the_variable(variable: str, value: str) -> None:
         Settings.from_env({variable: value})
     assert caught.value.variable == variable
     assert str(caught.value).startswith(f"{variable}: ")
+
+
+def test_a_retry_cap_below_the_first_delay_is_refused_naming_both() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({"WORKER_RETRY_BASE": "5", "WORKER_RETRY_MAX": "1"})
+    assert caught.value.variable == "WORKER_RETRY_MAX"
+    assert "WORKER_RETRY_BASE" in str(caught.value)
+
+
+def test_the_documented_retry_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.worker_job_timeout == 30
+    assert settings.worker_max_tries == 20
+    assert (settings.worker_retry_base, settings.worker_retry_max) == (0.5, 30)
 
 
 @pytest.mark.parametrize(

@@ -22,15 +22,15 @@ from infra.logs import configure_logging, get_logger
 from infra.redis_client import RedisClient
 from infra.settings import Settings
 from infra.stores.batcher import WriteBatcher
+from infra.stores.dead_letters import DeadLetters
 from infra.stores.keys import QueueKeys
 from infra.stores.scripts import LuaScript, clear_call, clear_pending_script
 from worker.commands.worker import serve
-from worker.committer import MAX_CONCURRENT_COMMITS, MAX_WRITES_PER_COMMIT
+from worker.committer import MAX_CONCURRENT_COMMITS, MAX_WRITES_PER_COMMIT, Rejected
 from worker.settings import (
-    COMMIT_DEADLINE_S,
-    MAX_TRIES,
     arq_pool,
     build_worker,
+    job_deadline,
     quiet_arq_job_lines,
     worker_options,
 )
@@ -51,9 +51,12 @@ class PendingClearer:
             max_batch=MAX_WRITES_PER_COMMIT,
         )
 
-    async def commit(self, job_id: str, writes: Sequence[StoreWrite]) -> None:
+    async def commit(
+        self, job_id: str, writes: Sequence[StoreWrite], job_try: int = 1
+    ) -> list[Rejected]:
         """Return once the pending entries of ``writes`` are cleared (nothing is persisted)."""
         await self._batcher.submit(writes)
+        return []
 
     async def _clear_group(self, writes: list[StoreWrite]) -> None:
         keys, args = clear_call(self._keys, writes)
@@ -72,9 +75,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     """What the production startup does, minus PostgreSQL: the committer is a PendingClearer."""
     settings: Settings = ctx["settings"]
     redis = RedisClient(ctx["redis"], ctx["redis_url"])
-    ctx["committer"] = PendingClearer(redis, QueueKeys(settings.queue_name))
-    ctx["commit_deadline_s"] = float(COMMIT_DEADLINE_S)
-    ctx["max_tries"] = MAX_TRIES
+    keys = QueueKeys(settings.queue_name)
+    ctx["committer"] = PendingClearer(redis, keys)
+    ctx["dead_letters"] = DeadLetters(redis, keys)
+    ctx["job_deadline_s"] = job_deadline(settings.worker_job_timeout)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
