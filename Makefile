@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/chatmem doctor
+	$(BIN)/chatmem demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from langgraph.store.base import InvalidNamespaceError as _LangGraphInvalidNamespaceError
 
 
@@ -46,6 +48,19 @@ class InvalidValueError(InvalidWriteError):
 
 class InvalidQueryError(ChatMemError, ValueError):
     """A read was refused before any SQL ran: a malformed filter, pagination or condition."""
+
+
+class InvalidRequestError(ChatMemError, ValueError):
+    """A chat request (query, thread id, user id) is malformed; nothing ran."""
+
+
+class EventLoopThreadError(ChatMemError, asyncio.InvalidStateError):
+    """A blocking method was called on a thread that runs an event loop.
+
+    It would stall the loop, and deadlock a saver bound to that loop; the
+    async twin of the method is the one to call there. It is also asyncio's
+    InvalidStateError, which langgraph's own async savers raise in that case.
+    """
 
 
 class MalformedJobError(ChatMemError):

@@ -41,6 +41,7 @@ ENV_VARS = (
     "QUEUE_NAME",
     "LOG_LEVEL",
     "LOG_FORMAT",
+    "CHATMEM_CHAT_MODEL",
     "WORKER_MAX_JOBS",
     "WORKER_POLL_DELAY",
     "WORKER_JOB_TIMEOUT",
@@ -67,6 +68,8 @@ class Settings:
     queue_name: str = DEFAULT_QUEUE_NAME
     log_level: str = "INFO"
     log_format: LogFormat = "json"
+    # A LangChain chat model ("provider:model") the assistants word replies with; None: rules only.
+    chat_model: str | None = None
     worker_max_jobs: int = DEFAULT_WORKER_MAX_JOBS
     worker_poll_delay: float = DEFAULT_WORKER_POLL_DELAY
     worker_job_timeout: float = DEFAULT_WORKER_JOB_TIMEOUT
@@ -88,6 +91,7 @@ class Settings:
             queue_name=_queue_name(env, "QUEUE_NAME"),
             log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
             log_format=_log_format(env, "LOG_FORMAT"),
+            chat_model=_chat_model(env, "CHATMEM_CHAT_MODEL"),
             worker_max_jobs=_bounded(
                 env,
                 "WORKER_MAX_JOBS",
@@ -150,6 +154,7 @@ class Settings:
             "QUEUE_NAME": self.queue_name,
             "LOG_LEVEL": self.log_level,
             "LOG_FORMAT": self.log_format,
+            "CHATMEM_CHAT_MODEL": self.chat_model or "(unset: answers from rules, no model)",
             "WORKER_MAX_JOBS": str(self.worker_max_jobs),
             "WORKER_POLL_DELAY": f"{self.worker_poll_delay:g}",
             "WORKER_JOB_TIMEOUT": f"{self.worker_job_timeout:g}",
@@ -294,3 +299,12 @@ def _log_format(env: Mapping[str, str], name: str) -> LogFormat:
     if value == "console":
         return "console"
     raise ConfigurationError(name, f"expected json or console; got {value!r}")
+
+
+def _chat_model(env: Mapping[str, str], name: str) -> str | None:
+    value = _raw(env, name)
+    if value is not None and any(c.isspace() for c in value):
+        raise ConfigurationError(
+            name, f"expected a model name such as openai:gpt-4o-mini; got {value!r}"
+        )
+    return value

@@ -89,9 +89,3 @@ def test_doctor_fails_on_a_set_but_unreachable_url_without_leaking_the_password(
     assert result.returncode == 1
     assert "REDIS_URL is set but Redis does not answer" in result.stdout
     assert "hunter2" not in result.stdout + result.stderr
-
-
-def test_unfinished_subcommands_say_so_and_exit_2() -> None:
-    result = chatmem("chat")
-    assert result.returncode == 2
-    assert "not yet available" in result.stderr

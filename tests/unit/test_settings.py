@@ -15,6 +15,7 @@ def test_defaults_when_nothing_is_set() -> None:
     assert settings.checkpoint_ttl_minutes == 60
     assert settings.queue_name == DEFAULT_QUEUE_NAME
     assert settings.log_level == "INFO"
+    assert settings.chat_model is None
     assert settings.metrics_port is None  # no metrics server unless asked for
     assert settings.metrics_host == "127.0.0.1"
 
@@ -27,6 +28,7 @@ def test_every_variable_is_read() -> None:
         "QUEUE_NAME": "tenant-a:writes",
         "LOG_LEVEL": "debug",
         "LOG_FORMAT": "Console",
+        "CHATMEM_CHAT_MODEL": "openai:gpt-4o-mini",
         "WORKER_MAX_JOBS": "512",
         "WORKER_POLL_DELAY": "0.2",
         "WORKER_JOB_TIMEOUT": "12",
@@ -43,6 +45,7 @@ def test_every_variable_is_read() -> None:
     assert settings.queue_name == "tenant-a:writes"
     assert settings.log_level == "DEBUG"
     assert settings.log_format == "console"
+    assert settings.chat_model == "openai:gpt-4o-mini"
     assert settings.worker_max_jobs == 512
     assert settings.worker_poll_delay == 0.2
     assert settings.worker_job_timeout == 12
@@ -71,6 +74,7 @@ def test_ttl_never_means_no_expiry() -> None:
         ("QUEUE_NAME", "has space"),
         ("LOG_LEVEL", "LOUD"),
         ("LOG_FORMAT", "xml"),
+        ("CHATMEM_CHAT_MODEL", "open ai"),
         ("WORKER_MAX_JOBS", "many"),
         ("WORKER_MAX_JOBS", "0"),
         ("WORKER_MAX_JOBS", "2.5"),

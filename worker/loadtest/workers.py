@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +48,7 @@ def start_worker(
     command: Sequence[str] = WORKER_COMMAND,
     ready_timeout: float = 30,
     cwd: Path | None = None,
+    preexec_fn: Callable[[], object] | None = None,
 ) -> WorkerProcess:
     """Start a worker with ``env`` and wait for arq's health-check key (it is taking jobs)."""
     full_env = {**os.environ, "LOG_FORMAT": "json", **env}
@@ -61,6 +62,7 @@ def start_worker(
             cwd=cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,
         )
     worker = WorkerProcess(process, log_path, full_env)
     deadline = time.monotonic() + ready_timeout
