@@ -74,16 +74,23 @@ def _owner_alive(run_dir: Path) -> bool:
     return process_alive(pid) and _process_start_time(pid) == owner.get("started")
 
 
-def _kill_pidfile(path: Path) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        pid = int(path.read_text().split()[0])
+def _server_pids(run_dir: Path) -> set[int]:
+    pids: set[int] = set()
+    for pidfile in (run_dir / "valkey" / "valkey.pid", run_dir / "pgdata" / "postmaster.pid"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pids.add(int(pidfile.read_text().split()[0]))
+    return pids
+
+
+def _kill(pids: set[int]) -> None:
+    for pid in pids:
         if process_alive(pid):
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _remove_run_dir(run_dir: Path) -> None:
-    _kill_pidfile(run_dir / "valkey" / "valkey.pid")
-    _kill_pidfile(run_dir / "pgdata" / "postmaster.pid")
+    _kill(_server_pids(run_dir))
     shutil.rmtree(run_dir, ignore_errors=True)
 
 
@@ -293,10 +300,16 @@ def _watch(owner_pid: int, run_dir: Path) -> None:
     """Wait for the owner to die, then stop what it left running."""
     # Leave the owner's terminal signals to the owner.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Remember the servers' pids as they appear: if the directory is removed
+    # before the servers are stopped, the pidfiles go with it.
+    seen: set[int] = set()
     while run_dir.exists() and process_alive(owner_pid):
+        seen |= _server_pids(run_dir)
         time.sleep(0.5)
-    if run_dir.exists():
-        _remove_run_dir(run_dir)
+    if not process_alive(owner_pid):
+        seen |= _server_pids(run_dir)
+        _kill(seen)
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
