@@ -18,31 +18,24 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import hiredis
+from hiredis import pack_command
 from redis.asyncio.connection import ConnectionPool, SSLConnection, UnixDomainSocketConnection
 from redis.exceptions import BusyLoadingError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 Arg = str | bytes | int
+Command = tuple[Arg, ...]
 
 
-def pack(commands: Sequence[Sequence[Arg]]) -> bytes:
+def pack(commands: Sequence[Command]) -> bytes:
     """Commands in RESP, as one buffer."""
-    parts: list[bytes] = []
-    for command in commands:
-        parts.append(b"*%d\r\n" % len(command))
-        for arg in command:
-            if isinstance(arg, str):
-                data = arg.encode()
-            elif isinstance(arg, int):
-                data = b"%d" % arg
-            else:
-                data = arg
-            parts += (b"$%d\r\n" % len(data), data, b"\r\n")
-    return b"".join(parts)
+    # hiredis packs in C, in a third of the time of a Python loop over the
+    # arguments. Its stub declares a one-element tuple; it takes any length.
+    return b"".join([pack_command(command) for command in commands])  # type: ignore[arg-type]
 
 
 def reply_error(message: str) -> ResponseError | BusyLoadingError:
@@ -60,6 +53,8 @@ class _Protocol(asyncio.Protocol):
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
+        # Looked up once: on 3.11 get_running_loop() makes a getpid() system call each time.
+        self._loop = asyncio.get_running_loop()
         self._reader = hiredis.Reader(replyError=reply_error)
         self._waiting: deque[tuple[int, list[Any], asyncio.Future[list[Any]]]] = deque()
         self.lost: Exception | None = None
@@ -93,7 +88,7 @@ class _Protocol(asyncio.Protocol):
         """Write a batch of ``count`` commands; the future gets their replies."""
         if self.lost is not None or self.transport is None:
             raise self.lost or RedisConnectionError("not connected to Redis")
-        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[Any]] = self._loop.create_future()
         self._waiting.append((count, [], future))
         self.transport.write(payload)
         return future
@@ -114,13 +109,18 @@ class MultiplexedConnection:
             raise reply
         return reply
 
-    async def pipeline(self, commands: Sequence[Sequence[Arg]]) -> list[Any]:
-        """Send commands in one write and return their replies, error replies in place."""
-        payload = pack(commands)
+    def pipeline(self, commands: Sequence[Command]) -> Awaitable[list[Any]]:
+        """Send commands in one write; await their replies, error replies in place."""
         protocol = self._protocol
         if protocol is None or protocol.lost is not None:
-            protocol = await self._open()
-        return await protocol.send(payload, len(commands))
+            return self._open_and_send(pack(commands), len(commands))
+        # Connected: the batch goes out now, and the caller awaits its future
+        # directly (no coroutine in between, on every call of every turn).
+        return protocol.send(pack(commands), len(commands))
+
+    async def _open_and_send(self, payload: bytes, count: int) -> list[Any]:
+        protocol = await self._open()
+        return await protocol.send(payload, count)
 
     async def _open(self) -> _Protocol:
         if self._opening is None:
@@ -152,7 +152,7 @@ class MultiplexedConnection:
 
     @staticmethod
     async def _handshake(protocol: _Protocol, kwargs: dict[str, Any]) -> None:
-        commands: list[tuple[Arg, ...]] = []
+        commands: list[Command] = []
         username, password = kwargs.get("username"), kwargs.get("password")
         if provider := kwargs.get("credential_provider"):
             username, password = (None, *provider.get_credentials())[-2:]

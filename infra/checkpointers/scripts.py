@@ -11,14 +11,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from infra.checkpointers.connections import Arg, MultiplexedConnection
+from infra.checkpointers.connections import Arg, Command, MultiplexedConnection
 from infra.checkpointers.lua import SCRIPT_NAMES, source
 from infra.redis_client import RedisClient
 
 # What redis-py raises when the server is away, as opposed to refusing a command.
 UNAVAILABLE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
-
-Command = tuple[Arg, ...]
 
 
 class ScriptRunner:
@@ -75,13 +73,38 @@ class ScriptRunner:
             return []
         try:
             replies = await self.connections.pipeline(commands)
-            errors = [reply for reply in replies if isinstance(reply, Exception)]
-            if any(isinstance(error, NoScriptError) for error in errors):
-                await self._load()
-                replies = await self.connections.pipeline(commands)
-                errors = [reply for reply in replies if isinstance(reply, Exception)]
         except UNAVAILABLE_ERRORS as exc:
             raise self.client.unavailable(exc) from None
+        return await self._settle(commands, replies, raise_on_error)
+
+    async def transaction(self, commands: Sequence[Command], checked: int) -> list[Any]:
+        """Send a batch whose last commands are MULTI ... EXEC; raise the first error it met.
+
+        Only the replies of the ``checked`` commands before MULTI, and EXEC's,
+        can report a failure: a command refused while queued makes EXEC fail
+        too. So a batch that went through is not scanned reply by reply.
+        """
+        try:
+            replies = await self.connections.pipeline(commands)
+        except UNAVAILABLE_ERRORS as exc:
+            raise self.client.unavailable(exc) from None
+        if isinstance(replies[-1], list) and not any(
+            isinstance(reply, Exception) for reply in replies[:checked]
+        ):
+            return replies
+        return await self._settle(commands, replies, True)
+
+    async def _settle(
+        self, commands: Sequence[Command], replies: list[Any], raise_on_error: bool
+    ) -> list[Any]:
+        errors = [reply for reply in replies if isinstance(reply, Exception)]
+        if any(isinstance(error, NoScriptError) for error in errors):
+            try:
+                await self._load()
+                replies = await self.connections.pipeline(commands)
+            except UNAVAILABLE_ERRORS as exc:
+                raise self.client.unavailable(exc) from None
+            errors = [reply for reply in replies if isinstance(reply, Exception)]
         for error in errors:
             if isinstance(error, UNAVAILABLE_ERRORS):
                 raise self.client.unavailable(error) from None

@@ -20,7 +20,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from infra.checkpointers.connections import Arg
+from infra.checkpointers.connections import Arg, Command
 from infra.checkpointers.keys import (
     DELTA_FIELD,
     KeyLayout,
@@ -28,11 +28,14 @@ from infra.checkpointers.keys import (
     checkpoint_fields,
     write_field,
 )
-from infra.checkpointers.scripts import Command, ScriptRunner
+from infra.checkpointers.scripts import ScriptRunner
 from infra.redis_client import RedisClient
 
 # The score of a run whose index key was made persistent (see _thread.lua).
 PERSISTED = -1
+
+MULTI: Command = ("MULTI",)
+EXEC: Command = ("EXEC",)
 
 # One checkpoint as read.lua returns it: member ('ns\0id'), checkpoint,
 # metadata, manifest, blobs (in manifest order), write members, write values.
@@ -91,6 +94,18 @@ class Lifetimes:
         return cls(write=ms, read=ms if refresh_on_read else -1, run=2 * ms)
 
 
+@dataclass(frozen=True, slots=True)
+class ThreadKeys:
+    """A thread's keys, and the commands that give each of them a write's lifetime."""
+
+    keys: list[str]
+    touch: tuple[Command, ...]
+
+
+# Threads whose keys a store keeps built: a turn makes five writes to one thread.
+KNOWN_THREADS = 4096
+
+
 class ThreadStore:
     """Runs the scripts on a thread's keys and keeps the run index in step."""
 
@@ -99,32 +114,51 @@ class ThreadStore:
         self.lifetimes = lifetimes
         self.scripts = ScriptRunner(client)
         self._redis = client.redis
+        self._threads: dict[str, ThreadKeys] = {}
+
+    def thread(self, thread_id: str) -> ThreadKeys:
+        """The thread's keys and TTL commands, built once while the thread is in use."""
+        known = self._threads.get(thread_id)
+        if known is not None:
+            return known
+        if len(self._threads) >= KNOWN_THREADS:
+            del self._threads[next(iter(self._threads))]
+        keys = self.keys.thread(thread_id)
+        ttl = self.lifetimes.write
+        touch: tuple[Command, ...] = (
+            tuple(("PEXPIRE", key, ttl) for key in keys)
+            if ttl > 0
+            else tuple(("PERSIST", key) for key in keys)
+        )
+        known = self._threads[thread_id] = ThreadKeys(keys, touch)
+        return known
 
     async def put(self, thread_id: str, checkpoint: StoredCheckpoint) -> None:
         """Store a checkpoint and its new blobs, and refresh the thread's TTL, atomically."""
-        keys = self.keys.thread(thread_id)
-        member = f"{checkpoint.ns}\0{checkpoint.checkpoint_id}"
-        fields: list[Arg] = []
-        for name, value in zip(
-            checkpoint_fields(member),
-            (checkpoint.checkpoint, checkpoint.metadata, checkpoint.manifest),
-            strict=True,
-        ):
-            fields += (name, value)
+        thread = self.thread(thread_id)
+        keys = thread.keys
+        ns = checkpoint.ns
+        member = f"{ns}\0{checkpoint.checkpoint_id}"
+        c, k, m = checkpoint_fields(member)
+        hset: list[Arg] = ["HSET", keys[0], c, checkpoint.checkpoint, k, checkpoint.metadata]
+        hset += (m, checkpoint.manifest)
         for channel, version, blob in checkpoint.blobs:
-            fields += (blob_field(checkpoint.ns, channel, version), blob)
+            hset += (blob_field(ns, channel, version), blob)
         if checkpoint.delta:
-            fields += (DELTA_FIELD, "1")
+            hset += (DELTA_FIELD, "1")
         now = _now_ms()
-        body: list[Command] = [("HSET", keys[0], *fields), ("ZADD", keys[1], 0, member)]
+        body: list[Command] = [tuple(hset), ("ZADD", keys[1], 0, member)]
         run_id = checkpoint.run_id
-        if run_id is not None:
-            score = now if self.lifetimes.write > 0 else PERSISTED
-            body += [("ZADD", keys[3], 0, f"{run_id}\0{member}"), ("ZADD", keys[4], score, run_id)]
+        if run_id is None:
+            await self._transaction(thread_id, thread, now, body, ())
+            return
+        score = now if self.lifetimes.write > 0 else PERSISTED
+        body += [("ZADD", keys[3], 0, f"{run_id}\0{member}"), ("ZADD", keys[4], score, run_id)]
         # The run key first: if the batch is cut short, a run key naming a
         # thread without that run is harmless; the reverse would hide it.
-        before = [] if run_id is None else [self._run_touch(run_id, [thread_id])]
-        await self._transaction(thread_id, keys, now, body, before)
+        await self._transaction(
+            thread_id, thread, now, body, (self._run_touch(run_id, [thread_id]),)
+        )
 
     async def put_writes(self, thread_id: str, writes: Sequence[StoredWrite]) -> None:
         """Store writes and refresh the thread's TTL, atomically.
@@ -132,8 +166,9 @@ class ThreadStore:
         A regular write already stored is kept (a retried task does not
         duplicate or change it); a special one (error, interrupt, ...) is replaced.
         """
-        keys = self.keys.thread(thread_id)
-        order: list[Arg] = []
+        thread = self.thread(thread_id)
+        data = thread.keys[0]
+        order: list[Arg] = ["ZADD", thread.keys[2]]
         replaced: list[Arg] = []
         body: list[Command] = []
         for write in writes:
@@ -141,19 +176,19 @@ class ThreadStore:
             if write.replace:
                 replaced += (write_field(write.member), write.value)
             else:
-                body.append(("HSETNX", keys[0], write_field(write.member), write.value))
+                body.append(("HSETNX", data, write_field(write.member), write.value))
         if replaced:
-            body.append(("HSET", keys[0], *replaced))
-        body.append(("ZADD", keys[2], *order))
-        await self._transaction(thread_id, keys, _now_ms(), body, [])
+            body.append(("HSET", data, *replaced))
+        body.append(tuple(order))
+        await self._transaction(thread_id, thread, _now_ms(), body, ())
 
     async def _transaction(
         self,
         thread_id: str,
-        keys: list[str],
+        thread: ThreadKeys,
         now: int,
         body: list[Command],
-        before: list[Command],
+        before: tuple[Command, ...],
     ) -> None:
         """Run ``body`` and the TTL refresh as one MULTI/EXEC: all of it, or none of it.
 
@@ -162,15 +197,16 @@ class ThreadStore:
         """
         ttl = self.lifetimes.write
         if ttl > 0:
-            touch: list[Command] = [("PEXPIRE", key, ttl) for key in keys]
-            touch.append(("ZRANGEBYSCORE", keys[4], "-inf", f"({now - ttl // 2}"))
+            stale: Command = ("ZRANGEBYSCORE", thread.keys[4], "-inf", f"({now - ttl // 2}")
             score = now
         else:
-            touch = [("PERSIST", key) for key in keys]
-            touch.append(("ZRANGEBYSCORE", keys[4], f"({PERSISTED}", "+inf"))
+            stale = ("ZRANGEBYSCORE", thread.keys[4], f"({PERSISTED}", "+inf")
             score = PERSISTED
-        replies = await self.scripts.pipeline([*before, ("MULTI",), *body, *touch, ("EXEC",)])
-        await self._after_touch(thread_id, [score, replies[-1][-1]])
+        replies = await self.scripts.transaction(
+            [*before, MULTI, *body, *thread.touch, stale, EXEC], len(before)
+        )
+        if runs := replies[-1][-1]:
+            await self._after_touch(thread_id, [score, runs])
 
     async def read_page(self, thread_id: str, ns: str, before: str, count: int) -> list[Entry]:
         """Up to ``count`` checkpoints of ``ns`` with ids below ``before``, newest first."""
@@ -183,9 +219,10 @@ class ThreadStore:
         return await self._read(thread_id, ("members", *members))
 
     async def _read(self, thread_id: str, args: Sequence[Arg]) -> list[Entry]:
-        keys = self.keys.thread(thread_id)
+        keys = self.thread(thread_id).keys
         touched, entries = await self.scripts.run("read", keys, (self.lifetimes.read, *args))
-        await self._after_touch(thread_id, touched)
+        if touched[1]:
+            await self._after_touch(thread_id, touched)
         return list(entries)
 
     async def members(self, thread_id: str) -> list[str]:

@@ -16,6 +16,7 @@ from langgraph.checkpoint.conformance.test_utils import (
 )
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from redis.asyncio.connection import parse_url
+from redis.exceptions import ResponseError
 
 from domain.errors import ServiceUnavailableError
 from infra.checkpointers import RedisCheckpointSaver
@@ -188,6 +189,18 @@ async def test_a_put_cut_off_before_exec_leaves_no_trace(
             await saver.aput_writes(generate_config("t1", checkpoint_id="1"), [("ch", 1)], "t")
         await saver.aclose()
     assert await keys_under(redis, "cp-test:cut") == set()
+
+
+async def test_a_command_refused_in_a_transaction_is_raised_and_nothing_is_written(
+    redis_url: str, redis: aioredis.Redis
+) -> None:
+    async with open_saver(redis_url) as saver:
+        data, order = saver.keys.thread("t1")[:2]
+        refused = [("MULTI",), ("HSET", data, "f", "v"), ("ZADD", order), ("EXEC",)]
+        # Not EXECABORT: the error of the command Redis refused.
+        with pytest.raises(ResponseError, match="wrong number of arguments for 'zadd'"):
+            await saver.store.scripts.transaction(refused, 0)
+        assert await keys_under(redis, saver.keys.prefix) == set()
 
 
 async def test_a_server_still_loading_its_data_counts_as_unavailable(redis_url: str) -> None:

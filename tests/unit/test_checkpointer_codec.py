@@ -10,6 +10,7 @@ from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from redis.asyncio.connection import Connection
 from redis.exceptions import NoScriptError, ResponseError
 
+from infra.checkpointers import store as store_module
 from infra.checkpointers.codec import (
     EMPTY_BLOB,
     check_serde,
@@ -22,8 +23,10 @@ from infra.checkpointers.codec import (
     write_member,
 )
 from infra.checkpointers.connections import pack, reply_error
+from infra.checkpointers.keys import KeyLayout
 from infra.checkpointers.scripts import UNAVAILABLE_ERRORS
-from infra.checkpointers.store import Lifetimes
+from infra.checkpointers.store import Lifetimes, ThreadStore
+from infra.redis_client import RedisClient
 
 SERDE = JsonPlusSerializer()
 
@@ -128,3 +131,27 @@ def test_lifetimes_in_the_scripts_terms(
 def test_a_ttl_that_is_not_a_positive_number_is_refused(minutes: float) -> None:
     with pytest.raises(ValueError, match="ttl_minutes"):
         Lifetimes.from_minutes(minutes, refresh_on_read=True)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [(60, ("PEXPIRE", 3_600_000)), (None, ("PERSIST",))],
+)
+async def test_a_threads_keys_and_ttl_commands_are_built_once_and_the_cache_is_bounded(
+    monkeypatch: pytest.MonkeyPatch, minutes: float | None, expected: tuple[str, ...]
+) -> None:
+    monkeypatch.setattr(store_module, "KNOWN_THREADS", 3)
+    client = RedisClient.from_url("redis://127.0.0.1:1/0")  # never connected
+    layout = KeyLayout("cp-unit")
+    store = ThreadStore(client, layout, Lifetimes.from_minutes(minutes, refresh_on_read=True))
+    first = store.thread("t0")
+    assert first.keys == layout.thread("t0")
+    assert first.touch == tuple((expected[0], key, *expected[1:]) for key in layout.thread("t0"))
+    assert store.thread("t0") is first
+    for n in range(1, 4):
+        store.thread(f"t{n}")
+    # The oldest thread made room; it is built again, equal, when it comes back.
+    again = store.thread("t0")
+    assert again is not first
+    assert again == first
+    await client.aclose()
