@@ -127,3 +127,50 @@ async def test_a_stopping_worker_releases_the_marks_of_jobs_it_claimed_but_did_n
         assert await check.exists(QueueKeys.in_progress(job.job_id)) == 0
     finally:
         await check.aclose()
+
+
+async def test_jobs_completing_together_leave_no_key_behind(
+    pool: ArqRedis, keys: QueueKeys
+) -> None:
+    ran.clear()
+    jobs = [await pool.enqueue_job("record", f"j{i}") for i in range(20)]
+    job_ids = [job.job_id for job in jobs if job]
+    worker = store_worker(pool, keys, max_jobs=20)
+    await worker.start_jobs([job_id.encode() for job_id in job_ids])
+    await asyncio.gather(*worker.tasks.values())
+    assert sorted(ran) == sorted(f"j{i}" for i in range(20))
+    assert await pool.zcard(keys.queue) == 0
+    leftovers = [
+        key(job_id)
+        for job_id in job_ids
+        for key in (QueueKeys.job, QueueKeys.in_progress, QueueKeys.retry)
+    ]
+    assert await pool.exists(*leftovers) == 0
+    assert worker.jobs_complete == 20
+
+
+async def test_a_retried_job_keeps_its_keys_and_comes_back_later(
+    pool: ArqRedis, keys: QueueKeys
+) -> None:
+    from arq import Retry
+
+    async def retry_once(ctx: dict[str, Any]) -> None:
+        raise Retry(defer=60)
+
+    job = await pool.enqueue_job("retry_once")
+    assert job is not None
+    worker = StoreWorker(
+        functions=[func(retry_once, name="retry_once")],
+        redis_pool=pool,
+        queue_name=keys.queue,
+        handle_signals=False,
+        keep_result=0,
+        job_serializer=serialize_job,
+        job_deserializer=deserialize_job,
+    )
+    await worker.start_jobs([job.job_id.encode()])
+    await asyncio.gather(*worker.tasks.values())
+    assert await pool.exists(QueueKeys.job(job.job_id)) == 1
+    score = await pool.zscore(keys.queue, job.job_id)
+    assert score is not None
+    assert worker.jobs_retried == 1
