@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from arq import Retry
 from arq.connections import ArqRedis
 from arq.worker import func
 
@@ -30,9 +31,11 @@ async def pool(redis_url: str, keys: QueueKeys) -> AsyncIterator[ArqRedis]:
     await pool.aclose()
 
 
-def store_worker(pool: ArqRedis, keys: QueueKeys, **options: Any) -> StoreWorker:
+def store_worker(
+    pool: ArqRedis, keys: QueueKeys, *, functions: list[Any] | None = None, **options: Any
+) -> StoreWorker:
     return StoreWorker(
-        functions=[func(record, name="record")],
+        functions=functions or [func(record, name="record")],
         redis_pool=pool,
         queue_name=keys.queue,
         handle_signals=False,
@@ -152,22 +155,12 @@ async def test_jobs_completing_together_leave_no_key_behind(
 async def test_a_retried_job_keeps_its_keys_and_comes_back_later(
     pool: ArqRedis, keys: QueueKeys
 ) -> None:
-    from arq import Retry
-
     async def retry_once(ctx: dict[str, Any]) -> None:
         raise Retry(defer=60)
 
     job = await pool.enqueue_job("retry_once")
     assert job is not None
-    worker = StoreWorker(
-        functions=[func(retry_once, name="retry_once")],
-        redis_pool=pool,
-        queue_name=keys.queue,
-        handle_signals=False,
-        keep_result=0,
-        job_serializer=serialize_job,
-        job_deserializer=deserialize_job,
-    )
+    worker = store_worker(pool, keys, functions=[func(retry_once, name="retry_once")])
     await worker.start_jobs([job.job_id.encode()])
     await asyncio.gather(*worker.tasks.values())
     assert await pool.exists(QueueKeys.job(job.job_id)) == 1
