@@ -25,10 +25,11 @@ import signal
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import arq.worker
 import orjson
+from arq.connections import ArqRedis
 from arq.constants import (
     abort_jobs_ss,
     in_progress_key_prefix,
@@ -45,23 +46,10 @@ from infra.redaction import redact_text
 from infra.redis_client import RedisClient
 from infra.stores.dead_letters import DeadLetters
 from infra.stores.keys import QueueKeys
+from worker.claims import CLAIM_SCRIPT, Claimed, StartedJob, claim_arguments, parse_claims
 from worker.failures import backoff
 
 log = get_logger(__name__)
-
-# ARGV: now (ms), in-progress TTL (ms), in-progress key prefix, this worker's token, job ids.
-CLAIM_SCRIPT = """
-local claimed = {}
-for i = 5, #ARGV do
-  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if score and tonumber(score) <= tonumber(ARGV[1])
-     and redis.call('SET', ARGV[3] .. ARGV[i], ARGV[4], 'NX', 'PX', ARGV[2]) then
-    claimed[#claimed + 1] = ARGV[i]
-    claimed[#claimed + 1] = score
-  end
-end
-return claimed
-"""
 
 # ARGV: in-progress key prefix, this worker's token, job ids. A mark is
 # removed only if this worker set it, so another worker's claim stays.
@@ -133,6 +121,22 @@ class StoreWorker(Worker):
         # Jobs completed in this turn of the loop, and the call that will finish them.
         self._finishing: list[str] = []
         self._finisher: asyncio.Task[None] | None = None
+        # The claim's answers to the pipeline the next run_job opens first.
+        self._started: StartedJob | None = None
+
+    @property
+    def pool(self) -> ArqRedis:
+        """arq's Redis client; for the first call of a job claimed here, the claim's answers.
+
+        run_job begins with ``self.pool.pipeline(...)`` before it ever
+        awaits, so the answers set just before it starts reach that call and
+        no other.
+        """
+        started = self._started
+        if started is not None:
+            self._started = None
+            return cast(ArqRedis, started)
+        return cast(ArqRedis, self._pool)
 
     @property
     def dead_letters(self) -> DeadLetters:
@@ -180,9 +184,10 @@ class StoreWorker(Worker):
         if released:
             log.info("store_jobs_released", jobs=int(released))
 
-    async def run_job(self, job_id: str, score: int) -> None:
+    async def run_job(self, job_id: str, score: int, started: StartedJob | None = None) -> None:
         """arq's run_job; an error of arq's own (not the job's) never ends the worker."""
         try:
+            self._started = started
             await super().run_job(job_id, score)
         except REDIS_ERRORS as exc:
             # Its in-progress mark is released once Redis answers: it runs again then.
@@ -286,21 +291,23 @@ class StoreWorker(Worker):
                 # The script may have run and only its reply been lost (or not awaited).
                 self._unsettled.update(batch)
                 raise
-            for job_id, score in claimed:
+            for claim in claimed:
                 # The semaphore and the counter are arq's bookkeeping of running jobs.
                 await self.sem.acquire()
                 self.job_counter += 1
-                task = self.loop.create_task(self.run_job(job_id, score))
+                task = self.loop.create_task(self.run_job(claim.job_id, claim.score, claim.started))
                 task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
-                self.tasks[job_id] = task
+                self.tasks[claim.job_id] = task
 
-    async def _claim_jobs(self, job_ids: list[str]) -> list[tuple[str, int]]:
+    async def _claim_jobs(self, job_ids: list[str]) -> list[Claimed]:
         if self._claim is None:
             self._claim = self.pool.register_script(CLAIM_SCRIPT)
+        # With aborts allowed, run_job's first pipeline asks more than the claim answers.
+        start = not self.allow_abort_jobs
         ttl_ms = int(self.in_progress_timeout_s * 1000)
-        args = [timestamp_ms(), ttl_ms, in_progress_key_prefix, self._token, *job_ids]
+        args = claim_arguments(timestamp_ms(), ttl_ms, self._token, start, job_ids)
         reply = await self._claim(keys=[self.queue_name], args=args)
-        return [(reply[i].decode(), int(float(reply[i + 1]))) for i in range(0, len(reply), 2)]
+        return parse_claims(reply, start)
 
 
 def _failure(result_data: bytes | None) -> tuple[int, str]:

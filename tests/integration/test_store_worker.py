@@ -167,3 +167,36 @@ async def test_a_retried_job_keeps_its_keys_and_comes_back_later(
     score = await pool.zscore(keys.queue, job.job_id)
     assert score is not None
     assert worker.jobs_retried == 1
+
+
+async def test_tries_are_counted_as_arq_counts_them(pool: ArqRedis, keys: QueueKeys) -> None:
+    tries: list[int] = []
+
+    async def fail_twice(ctx: dict[str, Any]) -> None:
+        tries.append(ctx["job_try"])
+        if len(tries) < 3:
+            raise Retry(defer=0)
+
+    job = await pool.enqueue_job("fail_twice")
+    assert job is not None
+    worker = store_worker(pool, keys, functions=[func(fail_twice, name="fail_twice")])
+    for _ in range(3):
+        await worker.start_jobs([job.job_id.encode()])
+        await asyncio.gather(*worker.tasks.values())
+        worker.tasks.clear()
+    assert tries == [1, 2, 3]
+    assert await pool.exists(QueueKeys.job(job.job_id), QueueKeys.retry(job.job_id)) == 0
+
+
+async def test_a_claimed_job_whose_payload_vanished_leaves_the_queue_without_running(
+    pool: ArqRedis, keys: QueueKeys
+) -> None:
+    ran.clear()
+    job = await pool.enqueue_job("record", "gone")
+    assert job is not None
+    await pool.delete(QueueKeys.job(job.job_id))
+    worker = store_worker(pool, keys)
+    await worker.start_jobs([job.job_id.encode()])
+    await asyncio.gather(*worker.tasks.values())
+    assert ran == []
+    assert await pool.zcard(keys.queue) == 0
