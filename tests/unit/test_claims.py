@@ -6,23 +6,22 @@ from arq.constants import job_key_prefix, retry_key_prefix
 from worker.claims import TRY_COUNTER_TTL_S, StartedJob, parse_claims
 
 
+async def _as_arq_starts(job_id: str) -> list[object]:
+    """What arq's run_job does with its first pipeline, asking about ``job_id``."""
+    async with StartedJob("j1", b"payload", 3).pipeline(transaction=True) as pipe:
+        pipe.get(job_key_prefix + job_id)
+        pipe.incr(retry_key_prefix + job_id)
+        pipe.expire(retry_key_prefix + job_id, TRY_COUNTER_TTL_S)
+        return await pipe.execute()
+
+
 async def test_a_started_job_answers_arqs_first_pipeline_from_the_claim() -> None:
-    started = StartedJob("j1", b"payload", 3)
-    async with started.pipeline(transaction=True) as pipe:
-        pipe.get(job_key_prefix + "j1")
-        pipe.incr(retry_key_prefix + "j1")
-        pipe.expire(retry_key_prefix + "j1", TRY_COUNTER_TTL_S)
-        assert await pipe.execute() == [b"payload", 3, True]
+    assert await _as_arq_starts("j1") == [b"payload", 3, True]
 
 
 async def test_a_started_job_refuses_a_pipeline_it_did_not_answer() -> None:
-    started = StartedJob("j1", b"payload", 3)
-    async with started.pipeline(transaction=True) as pipe:
-        pipe.get(job_key_prefix + "another")
-        pipe.incr(retry_key_prefix + "j1")
-        pipe.expire(retry_key_prefix + "j1", TRY_COUNTER_TTL_S)
-        with pytest.raises(RuntimeError, match="not what the claim answered"):
-            await pipe.execute()
+    with pytest.raises(RuntimeError, match="not what the claim answered"):
+        await _as_arq_starts("another")
 
 
 def test_claims_are_read_with_and_without_their_start() -> None:
