@@ -21,23 +21,33 @@ local t = redis.call('TIME')
 local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
 local version = math.max(last + 1, now_us)
-local first = version
-local written = string.format('%.0f', now_us)
-local ops = {}
+local v = string.format('%.0f', version)
+local first = v
+local tail = ',"written_at":' .. string.format('%.0f', now_us) .. '}'
+-- The job's ops list is built from pieces (a separator, the fragment, the
+-- version and written_at) by one table.concat: no op string of its own.
+local pieces = {}
+local n = 0
 local seen = {}
 each_triple(ARGV[2], function(ns, key, fragment)
-  local v = string.format('%.0f', version)
-  local op = fragment .. ',"version":' .. v .. ',"written_at":' .. written .. '}'
-  ops[#ops + 1] = op
-  redis.call('HSET', ENTRIES .. ns, key, v .. ' ' .. op)
+  if n > 0 then
+    v = string.format('%.0f', version)
+    n = n + 1
+    pieces[n] = ','
+  end
+  local suffix = ',"version":' .. v .. tail
+  pieces[n + 1] = fragment
+  pieces[n + 2] = suffix
+  n = n + 2
+  redis.call('HSET', ENTRIES .. ns, key, v .. ' ' .. fragment .. suffix)
   if not seen[ns] then
     seen[ns] = true
     redis.call('ZADD', KEYS[4], 0, ns)
   end
   version = version + 1
 end)
-redis.call('SET', KEYS[1], string.format('%.0f', version - 1))
+redis.call('SET', KEYS[1], v)
 local et = string.format('%.0f', math.floor(now_us / 1000))
-redis.call('SET', KEYS[3], JOB_HEAD .. et .. JOB_OPS .. table.concat(ops, ',') .. JOB_TAIL)
+redis.call('SET', KEYS[3], JOB_HEAD .. et .. JOB_OPS .. table.concat(pieces) .. JOB_TAIL)
 redis.call('ZADD', KEYS[2], et, ARGV[1])
-return string.format('%.0f', first)
+return first
