@@ -14,6 +14,7 @@ untrusted input: ``deserialize_job`` checks the envelope and its size,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -112,6 +113,11 @@ def to_epoch_us(moment: datetime) -> int:
 def from_epoch_us(micros: int) -> datetime:
     """Microseconds since the epoch as a UTC datetime, exactly."""
     return _EPOCH + timedelta(microseconds=micros)
+
+
+# The ops of one job share their written_at (one script call wrote them all),
+# and the jobs of one commit have a few between them: converted once each.
+_written = functools.lru_cache(maxsize=256)(from_epoch_us)
 
 
 def serialize_job(data: dict[str, Any]) -> bytes:
@@ -257,12 +263,16 @@ def _plainly_valid(op: Any, max_value_bytes: int) -> StoreWrite | None:
         if labels[0] == RESERVED_ROOT or type(value) is not dict:
             return None
         try:
-            encode_value(value, max_bytes=max_value_bytes)
-        except InvalidWriteError:
+            encoded = orjson.dumps(value)
+        except (TypeError, orjson.JSONEncodeError):
+            return None
+        # encode_value's tests on the encoded value; a "null" may stand for a
+        # NaN or an infinity (values built in Python), which encode_value rules on.
+        if len(encoded) > max_value_bytes or b"\\u0000" in encoded or b"null" in encoded:
             return None
     elif kind != "delete" or value is not None:
         return None
-    return StoreWrite(kind, tuple(labels), key, value, None, version, from_epoch_us(written_at))
+    return StoreWrite(kind, tuple(labels), key, value, None, version, _written(written_at))
 
 
 def _checked_op(op: Any, index: int, max_value_bytes: int) -> StoreWrite:

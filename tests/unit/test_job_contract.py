@@ -132,6 +132,7 @@ def test_deserialize_job_refuses_anything_but_a_json_object() -> None:
         ([good_op(op="delete", value=None, ttl=5)], 0, "neither value nor ttl"),
         ([good_op(written_at=0)], 0, "written_at"),
         ([good_op(value={"f": float("nan")})], 0, "JSON cannot carry"),
+        ([good_op(value={"s": {1, 2}})], 0, "cannot be encoded"),
     ],
 )
 def test_a_malformed_job_is_refused_naming_the_op_and_the_reason(
