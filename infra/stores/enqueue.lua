@@ -29,6 +29,8 @@ local tail = ',"written_at":' .. string.format('%.0f', now_us) .. '}'
 local pieces = {}
 local n = 0
 local seen = {}
+-- The namespaces of the group, as ZADD's score-member pairs: one call for all.
+local names = {}
 each_triple(ARGV[2], function(ns, key, fragment)
   if n > 0 then
     v = string.format('%.0f', version)
@@ -42,10 +44,12 @@ each_triple(ARGV[2], function(ns, key, fragment)
   redis.call('HSET', ENTRIES .. ns, key, v .. ' ' .. fragment .. suffix)
   if not seen[ns] then
     seen[ns] = true
-    redis.call('ZADD', PENDING_KEY, 0, ns)
+    names[#names + 1] = 0
+    names[#names + 1] = ns
   end
   version = version + 1
 end)
+redis.call('ZADD', PENDING_KEY, unpack(names))
 redis.call('SET', VERSION_KEY, v)
 local et = string.format('%.0f', math.floor(now_us / 1000))
 redis.call('SET', JOB_KEY_PREFIX .. ARGV[1], JOB_HEAD .. et .. JOB_OPS .. table.concat(pieces) .. JOB_TAIL)
