@@ -5,7 +5,10 @@ ZSCORE, MULTI/EXEC), and re-examines on every poll the jobs it is already
 running. With many small jobs a second that is most of a worker's time, so
 StoreWorker claims them all at once with a script that applies the same rule:
 a job is taken when it is still queued, due, and no worker holds its
-in-progress key. Everything else (running, retrying, finishing) is arq's.
+in-progress key. The same script reads each claimed job and counts its try,
+which arq would do in a transaction per job (see worker.claims), and the
+jobs that complete in one turn of the loop are finished in one call, not in
+a transaction each. Everything else (running, retrying, failing) is arq's.
 
 arq's poll loop ends, and the worker with it, on the first Redis error. A
 StoreWorker logs it, waits (a capped, jittered backoff) and polls again until
