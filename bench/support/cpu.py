@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,23 +23,30 @@ def cpu_seconds(pid: int) -> float:
 
 @dataclass
 class CpuMeter:
-    """CPU seconds of named groups of processes between ``start`` and ``stop``."""
+    """CPU seconds of named groups of processes between ``start`` and ``stop``.
 
-    groups: Mapping[str, Iterable[int]]
-    _before: dict[str, float] = field(default_factory=dict)
+    A process that joins a group after ``start`` (a connection a pool opened
+    meanwhile) counts from zero: all its CPU was spent in the interval.
+    """
+
+    groups: dict[str, set[int]]
+    _before: dict[int, float] = field(default_factory=dict)
     spent: dict[str, float] = field(default_factory=dict)
-
-    def _now(self) -> dict[str, float]:
-        return {name: sum(map(cpu_seconds, pids)) for name, pids in self.groups.items()}
 
     def start(self) -> None:
         """Take the first reading."""
-        self._before = self._now()
+        self._before = {pid: cpu_seconds(pid) for pids in self.groups.values() for pid in pids}
+
+    def join(self, group: str, pids: Iterable[int]) -> None:
+        """Add processes to ``group`` (before ``stop``)."""
+        self.groups[group].update(pids)
 
     def stop(self) -> None:
         """Take the second reading; ``spent`` holds the differences."""
-        after = self._now()
-        self.spent = {name: after[name] - self._before.get(name, 0.0) for name in after}
+        self.spent = {
+            name: sum(cpu_seconds(pid) - self._before.get(pid, 0.0) for pid in pids)
+            for name, pids in self.groups.items()
+        }
 
     def per_write_us(self, writes: int) -> dict[str, float]:
         """Microseconds of CPU per write, by group."""

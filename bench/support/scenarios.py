@@ -148,6 +148,8 @@ async def _through_worker(
         latencies = await run_producers(n, producers, write)
         await wait_drained(redis, keys.queue, keys.pending_namespaces)
         seconds = time.perf_counter() - started
+        # Connections the worker's pool opened during the run count too.
+        meter.join("postgres", await database_backends(env))
         meter.stop()
     finally:
         await closer()
@@ -161,22 +163,27 @@ async def _through_worker(
 async def cpu_meter(env: BenchEnv, redis: aioredis.Redis, worker_pid: int) -> CpuMeter:
     """CPU of the producers (this process), the worker, Redis and the database's backends."""
     info = await redis.info("server")
+    return CpuMeter(
+        {
+            "producers": {os.getpid()},
+            "worker": {worker_pid},
+            "redis": {int(info["process_id"])},
+            "postgres": set(await database_backends(env)),
+        }
+    )
+
+
+async def database_backends(env: BenchEnv) -> list[int]:
+    """Process ids of the backends connected to the benchmark's database (but this one)."""
     conn = await asyncpg.connect(env.database_url)
     try:
-        backends = await conn.fetch(
+        rows = await conn.fetch(
             "SELECT pid FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
     finally:
         await conn.close()
-    return CpuMeter(
-        {
-            "producers": [os.getpid()],
-            "worker": [worker_pid],
-            "redis": [int(info["process_id"])],
-            "postgres": [int(row["pid"]) for row in backends],
-        }
-    )
+    return [int(row["pid"]) for row in rows]
 
 
 async def naive_arq(env: BenchEnv, n: int, producers: int) -> Throughput:
