@@ -77,7 +77,9 @@ async def main(quick: bool) -> int:
     a, b, c, d = (_median(rounds[name]) for name in "abcd")
     print(f"persisted writes/s end to end, median of {rounds_wanted} interleaved rounds")
     print("(statements per write: pg_stat_database xact_commit delta of the benchmark's")
-    print("own database over the number of writes; each write statement is one transaction)")
+    print("own database over the number of writes; each write statement is one transaction;")
+    print("CPU per write: /proc CPU time of this process (the producers), the worker, the")
+    print("Redis server and the database's backends over the run, per write)")
     labels = {
         "a": "(a) raw asyncpg batched upsert",
         "b": "(b) naive arq, one job per write",
@@ -87,6 +89,10 @@ async def main(quick: bool) -> int:
     for name, label in labels.items():
         print(_line(label, _median(rounds[name])))
         print(f"{'':<38} rounds: " + " / ".join(f"{r.per_second:,.0f}" for r in rounds[name]))
+        cpu = _median(rounds[name]).cpu_us
+        if cpu:
+            parts = ", ".join(f"{group} {us:.1f}" for group, us in cpu.items())
+            print(f"{'':<38} CPU us/write: {parts}; total {sum(cpu.values()):.1f}")
     print()
     for name, timing in (("unloaded", unloaded), ("worker running", loaded)):
         print(

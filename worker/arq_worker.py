@@ -5,7 +5,10 @@ ZSCORE, MULTI/EXEC), and re-examines on every poll the jobs it is already
 running. With many small jobs a second that is most of a worker's time, so
 StoreWorker claims them all at once with a script that applies the same rule:
 a job is taken when it is still queued, due, and no worker holds its
-in-progress key. Everything else (running, retrying, finishing) is arq's.
+in-progress key. The same script reads each claimed job and counts its try,
+which arq would do in a transaction per job (see worker.claims), and the
+jobs that complete in one turn of the loop are finished in one call, not in
+a transaction each. Everything else (running, retrying, failing) is arq's.
 
 arq's poll loop ends, and the worker with it, on the first Redis error. A
 StoreWorker logs it, waits (a capped, jittered backoff) and polls again until
@@ -25,11 +28,17 @@ import signal
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import arq.worker
 import orjson
-from arq.constants import in_progress_key_prefix
+from arq.connections import ArqRedis
+from arq.constants import (
+    abort_jobs_ss,
+    in_progress_key_prefix,
+    job_key_prefix,
+    retry_key_prefix,
+)
 from arq.utils import timestamp_ms
 from arq.worker import Worker
 from redis.exceptions import RedisError
@@ -40,23 +49,10 @@ from infra.redaction import redact_text
 from infra.redis_client import RedisClient
 from infra.stores.dead_letters import DeadLetters
 from infra.stores.keys import QueueKeys
+from worker.claims import CLAIM_SCRIPT, Claimed, StartedJob, claim_arguments, parse_claims
 from worker.failures import backoff
 
 log = get_logger(__name__)
-
-# ARGV: now (ms), in-progress TTL (ms), in-progress key prefix, this worker's token, job ids.
-CLAIM_SCRIPT = """
-local claimed = {}
-for i = 5, #ARGV do
-  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if score and tonumber(score) <= tonumber(ARGV[1])
-     and redis.call('SET', ARGV[3] .. ARGV[i], ARGV[4], 'NX', 'PX', ARGV[2]) then
-    claimed[#claimed + 1] = ARGV[i]
-    claimed[#claimed + 1] = score
-  end
-end
-return claimed
-"""
 
 # ARGV: in-progress key prefix, this worker's token, job ids. A mark is
 # removed only if this worker set it, so another worker's claim stays.
@@ -69,6 +65,18 @@ for i = 3, #ARGV do
   end
 end
 return released
+"""
+
+# KEYS: the queue, arq's abort set. ARGV: the retry, in-progress and job key
+# prefixes, then the ids of jobs that completed: what arq's finish_job does
+# for one job (with no result kept), for many in one call.
+FINISH_SCRIPT = """
+for i = 4, #ARGV do
+  redis.call('DEL', ARGV[1] .. ARGV[i], ARGV[2] .. ARGV[i], ARGV[3] .. ARGV[i])
+end
+redis.call('ZREM', KEYS[2], unpack(ARGV, 4, #ARGV))
+redis.call('ZREM', KEYS[1], unpack(ARGV, 4, #ARGV))
+return #ARGV - 3
 """
 
 # What Redis being away looks like, from redis-py or from chatmem's clients.
@@ -112,6 +120,26 @@ class StoreWorker(Worker):
         self._dead_letters: DeadLetters | None = None
         self._outage_since: float | None = None
         self._outage_polls = 0
+        self._finish: Any = None
+        # Jobs completed in this turn of the loop, and the call that will finish them.
+        self._finishing: list[str] = []
+        self._finisher: asyncio.Task[None] | None = None
+        # The claim's answers to the pipeline the next run_job opens first.
+        self._started: StartedJob | None = None
+
+    @property
+    def pool(self) -> ArqRedis:
+        """arq's Redis client; for the first call of a job claimed here, the claim's answers.
+
+        run_job begins with ``self.pool.pipeline(...)`` before it ever
+        awaits, so the answers set just before it starts reach that call and
+        no other.
+        """
+        started = self._started
+        if started is not None:
+            self._started = None
+            return cast(ArqRedis, started)
+        return cast(ArqRedis, self._pool)
 
     @property
     def dead_letters(self) -> DeadLetters:
@@ -159,9 +187,10 @@ class StoreWorker(Worker):
         if released:
             log.info("store_jobs_released", jobs=int(released))
 
-    async def run_job(self, job_id: str, score: int) -> None:
+    async def run_job(self, job_id: str, score: int, started: StartedJob | None = None) -> None:
         """arq's run_job; an error of arq's own (not the job's) never ends the worker."""
         try:
+            self._started = started
             await super().run_job(job_id, score)
         except REDIS_ERRORS as exc:
             # Its in-progress mark is released once Redis answers: it runs again then.
@@ -175,6 +204,47 @@ class StoreWorker(Worker):
             log.error("store_job_crashed", job_id=job_id, error=_error(exc))
             with contextlib.suppress(*REDIS_ERRORS):
                 await self._bury(job_id, 0, f"the worker could not run the job: {_error(exc)}")
+
+    async def finish_job(
+        self,
+        job_id: str,
+        finish: bool,
+        result_data: bytes | None,
+        result_timeout_s: float | None,
+        keep_result_forever: bool,
+        incr_score: int | None,
+        keep_in_progress: float | None,
+    ) -> None:
+        """arq's finish_job; completed jobs of one turn of the loop are finished in one call.
+
+        arq removes each job's keys in a transaction of its own: five replies
+        to read, per job, when jobs complete by the hundred at every commit.
+        Retries (and anything that keeps a result) still go through arq.
+        """
+        if not finish or result_data or keep_in_progress is not None:
+            await super().finish_job(
+                job_id,
+                finish,
+                result_data,
+                result_timeout_s,
+                keep_result_forever,
+                incr_score,
+                keep_in_progress,
+            )
+            return
+        self._finishing.append(job_id)
+        if self._finisher is None:
+            self._finisher = self.loop.create_task(self._finish_completed())
+        await self._finisher
+
+    async def _finish_completed(self) -> None:
+        # One turn of the loop: the other jobs of the commit that just ended join in.
+        await asyncio.sleep(0)
+        job_ids, self._finishing, self._finisher = self._finishing, [], None
+        if self._finish is None:
+            self._finish = self.pool.register_script(FINISH_SCRIPT)
+        prefixes = [retry_key_prefix, in_progress_key_prefix, job_key_prefix]
+        await self._finish(keys=[self.queue_name, abort_jobs_ss], args=[*prefixes, *job_ids])
 
     async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None:
         """A job arq gives up on before running it goes to the dead letters with its ops."""
@@ -224,21 +294,23 @@ class StoreWorker(Worker):
                 # The script may have run and only its reply been lost (or not awaited).
                 self._unsettled.update(batch)
                 raise
-            for job_id, score in claimed:
+            for claim in claimed:
                 # The semaphore and the counter are arq's bookkeeping of running jobs.
                 await self.sem.acquire()
                 self.job_counter += 1
-                task = self.loop.create_task(self.run_job(job_id, score))
+                task = self.loop.create_task(self.run_job(claim.job_id, claim.score, claim.started))
                 task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
-                self.tasks[job_id] = task
+                self.tasks[claim.job_id] = task
 
-    async def _claim_jobs(self, job_ids: list[str]) -> list[tuple[str, int]]:
+    async def _claim_jobs(self, job_ids: list[str]) -> list[Claimed]:
         if self._claim is None:
             self._claim = self.pool.register_script(CLAIM_SCRIPT)
+        # With aborts allowed, run_job's first pipeline asks more than the claim answers.
+        start = not self.allow_abort_jobs
         ttl_ms = int(self.in_progress_timeout_s * 1000)
-        args = [timestamp_ms(), ttl_ms, in_progress_key_prefix, self._token, *job_ids]
+        args = claim_arguments(timestamp_ms(), ttl_ms, self._token, start, job_ids)
         reply = await self._claim(keys=[self.queue_name], args=args)
-        return [(reply[i].decode(), int(float(reply[i + 1]))) for i in range(0, len(reply), 2)]
+        return parse_claims(reply, start)
 
 
 def _failure(result_data: bytes | None) -> tuple[int, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -16,6 +17,7 @@ import asyncpg
 import orjson
 import redis.asyncio as aioredis
 
+from bench.support.cpu import CpuMeter
 from bench.support.naive_worker import FUNCTION as NAIVE_FUNCTION
 from bench.support.queue_bench import BenchEnv, percentile
 from domain.models import StoreWrite
@@ -40,6 +42,8 @@ class Throughput:
     seconds: float
     statements: int
     latencies_ms: list[float] | None = None
+    # Microseconds of CPU per write, by process group (scenarios with a worker).
+    cpu_us: dict[str, float] | None = None
 
     @property
     def per_second(self) -> float:
@@ -137,18 +141,49 @@ async def _through_worker(
     redis = aioredis.Redis.from_url(env.redis_url)
     write, closer = await open_writer(queue)
     try:
+        meter = await cpu_meter(env, redis, worker.process.pid)
         before = await env.xact_commits()
+        meter.start()
         started = time.perf_counter()
         latencies = await run_producers(n, producers, write)
         await wait_drained(redis, keys.queue, keys.pending_namespaces)
         seconds = time.perf_counter() - started
+        # Connections the worker's pool opened during the run count too.
+        meter.join("postgres", await database_backends(env))
+        meter.stop()
     finally:
         await closer()
         await redis.aclose()
         assert worker.stop() == 0, worker.log
     statements = await env.xact_commits() - before
     assert await _stored_rows(env) == n
-    return Throughput(n, seconds, statements, latencies)
+    return Throughput(n, seconds, statements, latencies, meter.per_write_us(n))
+
+
+async def cpu_meter(env: BenchEnv, redis: aioredis.Redis, worker_pid: int) -> CpuMeter:
+    """CPU of the producers (this process), the worker, Redis and the database's backends."""
+    info = await redis.info("server")
+    return CpuMeter(
+        {
+            "producers": {os.getpid()},
+            "worker": {worker_pid},
+            "redis": {int(info["process_id"])},
+            "postgres": set(await database_backends(env)),
+        }
+    )
+
+
+async def database_backends(env: BenchEnv) -> list[int]:
+    """Process ids of the backends connected to the benchmark's database (but this one)."""
+    conn = await asyncpg.connect(env.database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return [int(row["pid"]) for row in rows]
 
 
 async def naive_arq(env: BenchEnv, n: int, producers: int) -> Throughput:

@@ -53,8 +53,19 @@ def _job_constants(keys: QueueKeys) -> str:
 
 
 def enqueue_script(keys: QueueKeys) -> str:
-    """The enqueue script of one queue: its constants, then triples.lua and enqueue.lua."""
-    return _job_constants(keys) + _TRIPLES + _ENQUEUE
+    """The enqueue script of one queue: its constants, then triples.lua and enqueue.lua.
+
+    The queue's keys are constants of the script, not KEYS: every argument
+    costs the client an encoding and Redis a Lua string on each call, and
+    this call is every write's.
+    """
+    names = _constants(
+        VERSION_KEY=keys.version_counter,
+        QUEUE_KEY=keys.queue,
+        PENDING_KEY=keys.pending_namespaces,
+        JOB_KEY_PREFIX=keys.job(""),
+    )
+    return _job_constants(keys) + names + _TRIPLES + _ENQUEUE
 
 
 def clear_pending_script(keys: QueueKeys) -> str:
@@ -131,12 +142,11 @@ class JobIds:
 def enqueue_call(
     keys: QueueKeys, job_id: str, writes: Sequence[EncodedWrite]
 ) -> tuple[list[str], ScriptArgs]:
-    """KEYS and ARGV of the enqueue script for one job carrying ``writes``."""
+    """KEYS (none: the queue's keys are in the script) and ARGV of the enqueue script."""
     fields: list[bytes] = []
     for write in writes:
         fields += [write.namespace_text.encode(), write.key.encode(), write.fragment]
-    script_keys = [keys.version_counter, keys.queue, keys.job(job_id), keys.pending_namespaces]
-    return script_keys, [job_id, b"\0".join(fields)]
+    return [], [job_id, b"\0".join(fields)]
 
 
 def clear_call(keys: QueueKeys, committed: Iterable[StoreWrite]) -> tuple[list[str], ScriptArgs]:

@@ -100,6 +100,8 @@ def validate_key(key: Any) -> str:
 
 def _utf8(text: str) -> bool:
     # PostgreSQL stores text as UTF-8; a lone surrogate would fail deep in the driver.
+    if text.isascii():  # the usual case, tested without building the bytes
+        return True
     try:
         text.encode()
     except UnicodeEncodeError:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from arq import Retry
 from arq.connections import ArqRedis
 from arq.worker import func
 
@@ -30,9 +31,11 @@ async def pool(redis_url: str, keys: QueueKeys) -> AsyncIterator[ArqRedis]:
     await pool.aclose()
 
 
-def store_worker(pool: ArqRedis, keys: QueueKeys, **options: Any) -> StoreWorker:
+def store_worker(
+    pool: ArqRedis, keys: QueueKeys, *, functions: list[Any] | None = None, **options: Any
+) -> StoreWorker:
     return StoreWorker(
-        functions=[func(record, name="record")],
+        functions=functions or [func(record, name="record")],
         redis_pool=pool,
         queue_name=keys.queue,
         handle_signals=False,
@@ -127,3 +130,73 @@ async def test_a_stopping_worker_releases_the_marks_of_jobs_it_claimed_but_did_n
         assert await check.exists(QueueKeys.in_progress(job.job_id)) == 0
     finally:
         await check.aclose()
+
+
+async def test_jobs_completing_together_leave_no_key_behind(
+    pool: ArqRedis, keys: QueueKeys
+) -> None:
+    ran.clear()
+    jobs = [await pool.enqueue_job("record", f"j{i}") for i in range(20)]
+    job_ids = [job.job_id for job in jobs if job]
+    worker = store_worker(pool, keys, max_jobs=20)
+    await worker.start_jobs([job_id.encode() for job_id in job_ids])
+    await asyncio.gather(*worker.tasks.values())
+    assert sorted(ran) == sorted(f"j{i}" for i in range(20))
+    assert await pool.zcard(keys.queue) == 0
+    leftovers = [
+        key(job_id)
+        for job_id in job_ids
+        for key in (QueueKeys.job, QueueKeys.in_progress, QueueKeys.retry)
+    ]
+    assert await pool.exists(*leftovers) == 0
+    assert worker.jobs_complete == 20
+
+
+async def test_a_retried_job_keeps_its_keys_and_comes_back_later(
+    pool: ArqRedis, keys: QueueKeys
+) -> None:
+    async def retry_once(ctx: dict[str, Any]) -> None:
+        raise Retry(defer=60)
+
+    job = await pool.enqueue_job("retry_once")
+    assert job is not None
+    worker = store_worker(pool, keys, functions=[func(retry_once, name="retry_once")])
+    await worker.start_jobs([job.job_id.encode()])
+    await asyncio.gather(*worker.tasks.values())
+    assert await pool.exists(QueueKeys.job(job.job_id)) == 1
+    score = await pool.zscore(keys.queue, job.job_id)
+    assert score is not None
+    assert worker.jobs_retried == 1
+
+
+async def test_tries_are_counted_as_arq_counts_them(pool: ArqRedis, keys: QueueKeys) -> None:
+    tries: list[int] = []
+
+    async def fail_twice(ctx: dict[str, Any]) -> None:
+        tries.append(ctx["job_try"])
+        if len(tries) < 3:
+            raise Retry(defer=0)
+
+    job = await pool.enqueue_job("fail_twice")
+    assert job is not None
+    worker = store_worker(pool, keys, functions=[func(fail_twice, name="fail_twice")])
+    for _ in range(3):
+        await worker.start_jobs([job.job_id.encode()])
+        await asyncio.gather(*worker.tasks.values())
+        worker.tasks.clear()
+    assert tries == [1, 2, 3]
+    assert await pool.exists(QueueKeys.job(job.job_id), QueueKeys.retry(job.job_id)) == 0
+
+
+async def test_a_claimed_job_whose_payload_vanished_leaves_the_queue_without_running(
+    pool: ArqRedis, keys: QueueKeys
+) -> None:
+    ran.clear()
+    job = await pool.enqueue_job("record", "gone")
+    assert job is not None
+    await pool.delete(QueueKeys.job(job.job_id))
+    worker = store_worker(pool, keys)
+    await worker.start_jobs([job.job_id.encode()])
+    await asyncio.gather(*worker.tasks.values())
+    assert ran == []
+    assert await pool.zcard(keys.queue) == 0

@@ -120,6 +120,19 @@ def test_deserialize_job_refuses_anything_but_a_json_object() -> None:
         ([good_op(version=MAX_VERSION + 1)], 0, "version"),
         ([good_op(written_at="2026-01-01")], 0, "written_at"),
         ([good_op(), good_op(key=None)], 1, "string"),
+        ([good_op(namespace=["users", ""])], 0, "empty"),
+        ([good_op(namespace=["users", "a.b"])], 0, "periods"),
+        ([good_op(namespace=["users", 5])], 0, "strings"),
+        ([good_op(namespace=["users", "a\u0000"])], 0, "NUL"),
+        ([good_op(namespace=["u"] * 33)], 0, "at most"),
+        ([good_op(key="k\u0000")], 0, "NUL"),
+        ([good_op(key="k" * 1025)], 0, "at most"),
+        ([good_op(key="\ud800")], 0, "Unicode"),
+        ([good_op(namespace=["users", "\udc00"])], 0, "Unicode"),
+        ([good_op(op="delete", value=None, ttl=5)], 0, "neither value nor ttl"),
+        ([good_op(written_at=0)], 0, "written_at"),
+        ([good_op(value={"f": float("nan")})], 0, "JSON cannot carry"),
+        ([good_op(value={"s": {1, 2}})], 0, "cannot be encoded"),
     ],
 )
 def test_a_malformed_job_is_refused_naming_the_op_and_the_reason(
@@ -140,6 +153,30 @@ def test_the_reserved_root_label_bars_puts_but_not_deletes() -> None:
     delete = good_op(op="delete", value=None, namespace=["langgraph", "x"])
     assert decode_ops([delete])[0].namespace == ("langgraph", "x")
     assert encode_delete(("langgraph", "x"), "k").namespace_text == "langgraph.x"
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        good_op(),
+        good_op(ttl=30),
+        good_op(ttl=1),
+        good_op(namespace=["users", "ü"], key="clé"),
+        good_op(namespace=["x"] * 32, key="k" * 1024),
+        good_op(op="delete", value=None),
+        good_op(op="delete", value=None, namespace=["langgraph", "x"]),
+        good_op(value={"n": None, "tags": [], "deep": {"e": {}}}),
+        good_op(version=MAX_VERSION),
+    ],
+)
+def test_every_valid_op_decodes_to_its_write_by_either_path(op: dict[str, Any]) -> None:
+    [write] = decode_ops([op])
+    ttl = None if op["ttl"] is None else float(op["ttl"])
+    expected = StoreWrite(
+        op["op"], tuple(op["namespace"]), op["key"], op["value"], ttl, op["version"], WRITTEN
+    )
+    assert write == expected
+    assert type(write.ttl_minutes) is type(expected.ttl_minutes)
 
 
 def test_fields_a_worker_does_not_know_are_ignored() -> None:
