@@ -66,6 +66,25 @@ async def test_versions_keep_growing_when_the_counter_is_lost(
     assert int(await redis.redis.get(keys.version_counter)) > first
 
 
+async def test_a_group_numbers_its_ops_one_by_one_across_hundreds(
+    producer: WriteProducer, redis: RedisClient, keys: QueueKeys
+) -> None:
+    # A counter far ahead of the clock fixes the first version; the script writes
+    # the versions' text digit by digit, so ...95 to ...10094 crosses two carries.
+    last = 8_999_999_999_999_894
+    await redis.redis.set(keys.version_counter, last)
+    writes = [encode_put(("users", f"u{i % 3}"), f"k{i}", {"i": i}, None) for i in range(200)]
+    await producer.submit_many(writes)
+    [ops] = await queued_ops(redis, keys)
+    assert [op["version"] for op in ops] == list(range(last + 1, last + 201))
+    assert int(await redis.redis.get(keys.version_counter)) == last + 200
+    for i, op in enumerate(ops):
+        entry = await redis.redis.hget(keys.pending_entries(f"users.u{i % 3}"), f"k{i}")
+        version, _, pending = entry.partition(b" ")
+        assert int(version) == last + 1 + i
+        assert orjson.loads(pending) == op
+
+
 async def test_the_write_is_pending_until_committed(
     producer: WriteProducer, redis: RedisClient, keys: QueueKeys
 ) -> None:
