@@ -29,6 +29,8 @@ DEFAULT_WORKER_JOB_TIMEOUT = 30.0
 DEFAULT_WORKER_MAX_TRIES = 20
 DEFAULT_WORKER_RETRY_BASE = 0.5
 DEFAULT_WORKER_RETRY_MAX = 30.0
+# 0: a worker whose Redis or PostgreSQL does not answer at start exits at once.
+DEFAULT_WORKER_STARTUP_WAIT = 0.0
 # Loopback unless told otherwise: the figures say nothing secret, but nothing
 # should listen on every interface without being asked to.
 DEFAULT_METRICS_HOST = "127.0.0.1"
@@ -48,6 +50,7 @@ ENV_VARS = (
     "WORKER_MAX_TRIES",
     "WORKER_RETRY_BASE",
     "WORKER_RETRY_MAX",
+    "WORKER_STARTUP_WAIT",
     "METRICS_PORT",
     "METRICS_HOST",
 )
@@ -76,6 +79,7 @@ class Settings:
     worker_max_tries: int = DEFAULT_WORKER_MAX_TRIES
     worker_retry_base: float = DEFAULT_WORKER_RETRY_BASE
     worker_retry_max: float = DEFAULT_WORKER_RETRY_MAX
+    worker_startup_wait: float = DEFAULT_WORKER_STARTUP_WAIT
     metrics_port: int | None = None
     metrics_host: str = DEFAULT_METRICS_HOST
 
@@ -130,6 +134,15 @@ class Settings:
             ),
             worker_retry_base=retry_base,
             worker_retry_max=retry_max,
+            worker_startup_wait=_bounded(
+                env,
+                "WORKER_STARTUP_WAIT",
+                DEFAULT_WORKER_STARTUP_WAIT,
+                parse=float,
+                low=0.0,
+                high=86_400.0,
+                what="a number of seconds",
+            ),
             metrics_port=_metrics_port(env, "METRICS_PORT"),
             metrics_host=_host(env, "METRICS_HOST", DEFAULT_METRICS_HOST),
         )
@@ -161,6 +174,7 @@ class Settings:
             "WORKER_MAX_TRIES": str(self.worker_max_tries),
             "WORKER_RETRY_BASE": f"{self.worker_retry_base:g}",
             "WORKER_RETRY_MAX": f"{self.worker_retry_max:g}",
+            "WORKER_STARTUP_WAIT": f"{self.worker_startup_wait:g}",
             "METRICS_PORT": "off" if self.metrics_port is None else str(self.metrics_port),
             "METRICS_HOST": self.metrics_host,
         }

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,8 +16,9 @@ from infra.stores.keys import QueueKeys
 from infra.stores.queued import QueuedStore
 from tests.e2e.conftest import StartWorker
 from tests.e2e.load import NS, Load, drained, mismatches, stored
-from tests.e2e.servers import owned_postgres, owned_valkey
-from tests.e2e.workers import logged_count, wait_logged
+from tests.e2e.servers import OwnedValkey, owned_postgres, owned_valkey
+from tests.e2e.test_cli import chatmem
+from tests.e2e.workers import WORKER_COMMAND, WorkerProcess, logged_count, wait_logged
 
 pytestmark = pytest.mark.slow
 
@@ -96,3 +100,57 @@ async def test_a_worker_rides_out_a_redis_outage_and_goes_on_when_it_returns(
         assert worker.process.poll() is None
         assert worker.stop() == 0
     assert not mismatches(load, await stored(worker_env["DATABASE_URL"]))
+
+
+def _spawn_worker(env: dict[str, str], log_path: Path) -> WorkerProcess:
+    """A worker process, not waited for: its Redis may not answer yet."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(list(WORKER_COMMAND), env=env, stdout=log, stderr=log)
+    return WorkerProcess(process, log_path, env)
+
+
+async def test_a_worker_started_before_its_redis_waits_for_it_then_persists(
+    worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    keys = QueueKeys(worker_env["QUEUE_NAME"])
+    valkey = OwnedValkey(tmp_path / "valkey")  # not started: the worker comes up first
+    env = {
+        **os.environ,
+        **worker_env,
+        "REDIS_URL": valkey.url,
+        "WORKER_STARTUP_WAIT": "60",
+        "LOG_FORMAT": "json",
+    }
+    worker = await asyncio.to_thread(_spawn_worker, env, tmp_path / "worker.log")
+    process = worker.process
+    started = False
+    try:
+        await wait_logged(worker, "worker_waiting_for_services", times=2)
+        assert logged_count(worker, "worker_started") == 0
+        assert "Redis" in worker.log
+        valkey.start()
+        started = True
+        await wait_logged(worker, "worker_started")
+        async with QueuedStore.from_url(
+            valkey.url, worker_env["DATABASE_URL"], queue_name=keys.queue
+        ) as store:
+            load = Load(store)
+            await load.run(200)
+        await drained(valkey.url, keys)
+        assert worker.stop() == 0
+    finally:
+        if process.poll() is None:
+            worker.stop(signal.SIGKILL)
+        if started:
+            valkey.stop()
+    assert not mismatches(load, await stored(worker_env["DATABASE_URL"]))
+
+
+def test_without_a_startup_wait_a_worker_whose_postgresql_does_not_answer_exits_1(
+    worker_env: dict[str, str],
+) -> None:
+    env = {**worker_env, "DATABASE_URL": "postgresql://chatmem:pw@127.0.0.1:1/chatmem"}
+    result = chatmem("worker", env=env)
+    assert result.returncode == 1
+    assert "PostgreSQL" in result.stderr
+    assert "worker_waiting_for_services" not in result.stderr + result.stdout

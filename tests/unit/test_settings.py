@@ -35,6 +35,7 @@ def test_every_variable_is_read() -> None:
         "WORKER_MAX_TRIES": "5",
         "WORKER_RETRY_BASE": "0.1",
         "WORKER_RETRY_MAX": "2",
+        "WORKER_STARTUP_WAIT": "90",
         "METRICS_PORT": "9464",
         "METRICS_HOST": "0.0.0.0",
     }
@@ -51,6 +52,7 @@ def test_every_variable_is_read() -> None:
     assert settings.worker_job_timeout == 12
     assert settings.worker_max_tries == 5
     assert (settings.worker_retry_base, settings.worker_retry_max) == (0.1, 2)
+    assert settings.worker_startup_wait == 90
     assert settings.metrics_port == 9464
     assert settings.metrics_host == "0.0.0.0"
     assert set(env) == set(ENV_VARS)
@@ -88,6 +90,8 @@ def test_ttl_never_means_no_expiry() -> None:
         ("WORKER_RETRY_BASE", "0"),
         ("WORKER_RETRY_BASE", "nan"),
         ("WORKER_RETRY_MAX", "-1"),
+        ("WORKER_STARTUP_WAIT", "-1"),
+        ("WORKER_STARTUP_WAIT", "forever"),
         ("METRICS_PORT", "http"),
         ("METRICS_PORT", "70000"),
         ("METRICS_HOST", "http://0.0.0.0"),

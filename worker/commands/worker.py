@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import time
 from dataclasses import replace
 
 from arq.worker import Worker
 
-from domain.errors import ConfigurationError
+from domain.errors import ConfigurationError, ServiceUnavailableError
 from infra.logs import get_logger
 from infra.metrics import MetricsServer, serve_worker_metrics
 from infra.redaction import redact_url
-from infra.services import ServiceResolver
+from infra.services import Endpoints, ServiceResolver
 from infra.settings import Settings
 from infra.stores.keys import QueueKeys
+from worker.failures import backoff
 from worker.settings import (
     WorkerSettings,
     arq_pool,
@@ -23,6 +25,10 @@ from worker.settings import (
     quiet_arq_job_lines,
     worker_options,
 )
+
+# Seconds between two attempts to reach the services at start, doubling.
+STARTUP_RETRY_BASE = 0.5
+STARTUP_RETRY_MAX = 5.0
 
 HELP = "Run an arq worker that persists queued store writes to PostgreSQL."
 
@@ -52,8 +58,7 @@ def _port(text: str) -> int:
 
 async def run_worker(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT, then let in-flight jobs commit; 0 on a clean stop."""
-    # Never an embedded server: a worker must not persist into a throw-away database.
-    endpoints = await ServiceResolver(settings, allow_embedded=False).resolve()
+    endpoints = await resolve_endpoints(settings)
     quiet_arq_job_lines(settings.log_level)
     pool = arq_pool(endpoints.redis_url, settings.queue_name)
     options = worker_options(settings, endpoints.redis_url, endpoints.database_url, pool)
@@ -99,6 +104,34 @@ def settle_heap() -> None:
     gc.freeze()
     _, second, third = gc.get_threshold()
     gc.set_threshold(GC_THRESHOLD, second, third)
+
+
+async def resolve_endpoints(settings: Settings) -> Endpoints:
+    """The worker's Redis and PostgreSQL, waiting up to WORKER_STARTUP_WAIT for them to answer.
+
+    Never an embedded server: a worker must not persist into a throw-away
+    database. While the wait lasts, a service that does not answer is asked
+    again (a jittered backoff from 0.5 s to 5 s); after it, the worker exits
+    with the error, for a supervisor to restart it.
+    """
+    deadline = time.monotonic() + settings.worker_startup_wait
+    attempt = 0
+    while True:
+        try:
+            return await ServiceResolver(settings, allow_embedded=False).resolve()
+        except (ServiceUnavailableError, ConfigurationError) as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            attempt += 1
+            delay = min(backoff(attempt, STARTUP_RETRY_BASE, STARTUP_RETRY_MAX), left)
+            log.warning(
+                "worker_waiting_for_services",
+                error=str(exc),
+                retry_in_s=round(delay, 2),
+                wait_left_s=round(left, 1),
+            )
+            await asyncio.sleep(delay)
 
 
 def _serve_metrics(settings: Settings, worker: Worker, redis_url: str) -> MetricsServer | None:
