@@ -114,11 +114,12 @@ async def resolve_endpoints(settings: Settings) -> Endpoints:
     again (a jittered backoff from 0.5 s to 5 s); after it, the worker exits
     with the error, for a supervisor to restart it.
     """
+    resolver = ServiceResolver(settings, allow_embedded=False)
     deadline = time.monotonic() + settings.worker_startup_wait
     attempt = 0
     while True:
         try:
-            return await ServiceResolver(settings, allow_embedded=False).resolve()
+            return await resolver.resolve()
         except (ServiceUnavailableError, ConfigurationError) as exc:
             left = deadline - time.monotonic()
             if left <= 0:
