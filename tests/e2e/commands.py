@@ -1,4 +1,4 @@
-"""Interactive chatmem commands run as a user runs them, and what they leave running."""
+"""chatmem commands and benchmarks run as a user runs them, and what they leave running."""
 
 from __future__ import annotations
 
@@ -115,3 +115,19 @@ async def fetch_column(database_url: str, query: str, *args: object) -> list[obj
         return [row[0] for row in await conn.fetch(query, *args)]
     finally:
         await conn.close()
+
+
+def run_bench(
+    script: str, redis_url: str, database_url: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``bench/<script> --quick`` on the given servers, its output captured."""
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    return subprocess.run(
+        [sys.executable, f"bench/{script}", "--quick"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

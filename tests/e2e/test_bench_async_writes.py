@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from infra.services import Endpoints
-from tests.e2e.workers import ROOT
+from tests.e2e.commands import run_bench
 
 
 @pytest.mark.slow
 def test_the_async_writes_benchmark_prints_every_scenario_and_the_targets(
     services: Endpoints,
 ) -> None:
-    env = {**os.environ, "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url}
-    result = subprocess.run(
-        [sys.executable, "bench/async_writes.py", "--quick"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_bench("async_writes.py", services.redis_url, services.database_url, timeout=300)
     assert result.returncode == 0, result.stderr
     for label in ("(a) raw asyncpg", "(b) naive arq", "(c) PostgresStore", "(d) QueuedStore"):
         assert label in result.stdout
