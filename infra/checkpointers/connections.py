@@ -111,12 +111,16 @@ class MultiplexedConnection:
 
     def pipeline(self, commands: Sequence[Command]) -> Awaitable[list[Any]]:
         """Send commands in one write; await their replies, error replies in place."""
+        return self.send(pack(commands), len(commands))
+
+    def send(self, payload: bytes, count: int) -> Awaitable[list[Any]]:
+        """Send ``count`` commands already packed in RESP; await their replies as ``pipeline``."""
         protocol = self._protocol
         if protocol is None or protocol.lost is not None:
-            return self._open_and_send(pack(commands), len(commands))
+            return self._open_and_send(payload, count)
         # Connected: the batch goes out now, and the caller awaits its future
         # directly (no coroutine in between, on every call of every turn).
-        return protocol.send(pack(commands), len(commands))
+        return protocol.send(payload, count)
 
     async def _open_and_send(self, payload: bytes, count: int) -> list[Any]:
         protocol = await self._open()

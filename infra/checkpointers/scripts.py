@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -75,33 +75,38 @@ class ScriptRunner:
             replies = await self.connections.pipeline(commands)
         except UNAVAILABLE_ERRORS as exc:
             raise self.client.unavailable(exc) from None
-        return await self._settle(commands, replies, raise_on_error)
+        return await self._settle(
+            lambda: self.connections.pipeline(commands), replies, raise_on_error
+        )
 
-    async def transaction(self, commands: Sequence[Command], checked: int) -> list[Any]:
-        """Send a batch whose last commands are MULTI ... EXEC; raise the first error it met.
+    async def transaction(self, payload: bytes, count: int, checked: int) -> list[Any]:
+        """Send a packed batch whose last commands are MULTI ... EXEC; raise the first error.
 
         Only the replies of the ``checked`` commands before MULTI, and EXEC's,
         can report a failure: a command refused while queued makes EXEC fail
         too. So a batch that went through is not scanned reply by reply.
         """
         try:
-            replies = await self.connections.pipeline(commands)
+            replies = await self.connections.send(payload, count)
         except UNAVAILABLE_ERRORS as exc:
             raise self.client.unavailable(exc) from None
         if isinstance(replies[-1], list) and not any(
             isinstance(reply, Exception) for reply in replies[:checked]
         ):
             return replies
-        return await self._settle(commands, replies, True)
+        return await self._settle(lambda: self.connections.send(payload, count), replies, True)
 
     async def _settle(
-        self, commands: Sequence[Command], replies: list[Any], raise_on_error: bool
+        self,
+        resend: Callable[[], Awaitable[list[Any]]],
+        replies: list[Any],
+        raise_on_error: bool,
     ) -> list[Any]:
         errors = [reply for reply in replies if isinstance(reply, Exception)]
         if any(isinstance(error, NoScriptError) for error in errors):
             try:
                 await self._load()
-                replies = await self.connections.pipeline(commands)
+                replies = await resend()
             except UNAVAILABLE_ERRORS as exc:
                 raise self.client.unavailable(exc) from None
             errors = [reply for reply in replies if isinstance(reply, Exception)]

@@ -20,7 +20,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from infra.checkpointers.connections import Arg, Command
+from infra.checkpointers.connections import Arg, Command, pack
 from infra.checkpointers.keys import (
     DELTA_FIELD,
     KeyLayout,
@@ -34,8 +34,9 @@ from infra.redis_client import RedisClient
 # The score of a run whose index key was made persistent (see _thread.lua).
 PERSISTED = -1
 
-MULTI: Command = ("MULTI",)
-EXEC: Command = ("EXEC",)
+# A transaction's fixed commands, packed once.
+MULTI = pack([("MULTI",)])
+EXEC = pack([("EXEC",)])
 
 # One checkpoint as read.lua returns it: member ('ns\0id'), checkpoint,
 # metadata, manifest, blobs (in manifest order), write members, write values.
@@ -96,10 +97,10 @@ class Lifetimes:
 
 @dataclass(frozen=True, slots=True)
 class ThreadKeys:
-    """A thread's keys, and the commands that give each of them a write's lifetime."""
+    """A thread's keys, and the commands (packed) that give each of them a write's lifetime."""
 
     keys: list[str]
-    touch: tuple[Command, ...]
+    touch: bytes
 
 
 # Threads whose keys a store keeps built: a turn makes five writes to one thread.
@@ -125,12 +126,8 @@ class ThreadStore:
             del self._threads[next(iter(self._threads))]
         keys = self.keys.thread(thread_id)
         ttl = self.lifetimes.write
-        touch: tuple[Command, ...] = (
-            tuple(("PEXPIRE", key, ttl) for key in keys)
-            if ttl > 0
-            else tuple(("PERSIST", key) for key in keys)
-        )
-        known = self._threads[thread_id] = ThreadKeys(keys, touch)
+        touch = [("PEXPIRE", key, ttl) if ttl > 0 else ("PERSIST", key) for key in keys]
+        known = self._threads[thread_id] = ThreadKeys(keys, pack(touch))
         return known
 
     async def put(self, thread_id: str, checkpoint: StoredCheckpoint) -> None:
@@ -202,9 +199,10 @@ class ThreadStore:
         else:
             stale = ("ZRANGEBYSCORE", thread.keys[4], f"({PERSISTED}", "+inf")
             score = PERSISTED
-        replies = await self.scripts.transaction(
-            [*before, MULTI, *body, *thread.touch, stale, EXEC], len(before)
-        )
+        # One command per key of the thread in the packed touch.
+        payload = b"".join((pack(before), MULTI, pack(body), thread.touch, pack([stale]), EXEC))
+        count = len(before) + len(body) + len(thread.keys) + 3
+        replies = await self.scripts.transaction(payload, count, len(before))
         if runs := replies[-1][-1]:
             await self._after_touch(thread_id, [score, runs])
 

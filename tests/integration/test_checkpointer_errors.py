@@ -20,7 +20,7 @@ from redis.exceptions import ResponseError
 
 from domain.errors import ServiceUnavailableError
 from infra.checkpointers import RedisCheckpointSaver
-from infra.checkpointers.connections import reply_error
+from infra.checkpointers.connections import pack, reply_error
 from infra.checkpointers.keys import MISSING_THREAD_MESSAGE
 from tests.checkpointer_support import chat_graph, chat_turn, keys_under, open_saver, turn_config
 
@@ -199,23 +199,27 @@ async def test_a_command_refused_in_a_transaction_is_raised_and_nothing_is_writt
         refused = [("MULTI",), ("HSET", data, "f", "v"), ("ZADD", order), ("EXEC",)]
         # Not EXECABORT: the error of the command Redis refused.
         with pytest.raises(ResponseError, match="wrong number of arguments for 'zadd'"):
-            await saver.store.scripts.transaction(refused, 0)
+            await saver.store.scripts.transaction(pack(refused), len(refused), 0)
         assert await keys_under(redis, saver.keys.prefix) == set()
 
 
 async def test_a_server_still_loading_its_data_counts_as_unavailable(redis_url: str) -> None:
     async with open_saver(redis_url) as saver:
         connection = saver.store.scripts.connections
-        real = connection.pipeline
+        real = connection.send
 
-        async def loading(commands: Any) -> list[Any]:
-            await real(commands)
-            return [reply_error("LOADING Redis is loading the dataset in memory")] * len(commands)
+        async def loading(payload: bytes, count: int) -> list[Any]:
+            await real(payload, count)
+            return [reply_error("LOADING Redis is loading the dataset in memory")] * count
 
-        connection.pipeline = loading  # type: ignore[method-assign]
+        connection.send = loading  # type: ignore[method-assign]
         for call in (saver.aget_tuple(turn_config("t1")), chat_turn(chat_graph(saver), "t1", "hi")):
             with pytest.raises(ServiceUnavailableError, match="loading"):
                 await call
+        # A write, not only the read that starts a turn.
+        config = {"configurable": {"thread_id": "t1", "checkpoint_ns": "", "checkpoint_id": "c1"}}
+        with pytest.raises(ServiceUnavailableError, match="loading"):
+            await saver.aput_writes(config, [("messages", "hi")], "task-1")
 
 
 async def test_a_saver_reconnects_after_losing_its_connection(

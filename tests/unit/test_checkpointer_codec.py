@@ -146,7 +146,7 @@ async def test_a_threads_keys_and_ttl_commands_are_built_once_and_the_cache_is_b
     store = ThreadStore(client, layout, Lifetimes.from_minutes(minutes, refresh_on_read=True))
     first = store.thread("t0")
     assert first.keys == layout.thread("t0")
-    assert first.touch == tuple((expected[0], key, *expected[1:]) for key in layout.thread("t0"))
+    assert first.touch == pack([(expected[0], key, *expected[1:]) for key in layout.thread("t0")])
     assert store.thread("t0") is first
     for n in range(1, 4):
         store.thread(f"t{n}")
