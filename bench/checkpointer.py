@@ -17,6 +17,7 @@ own and deletes every key it made; the PostgreSQL saver gets a database of its
 own, dropped at the end. ``--strict`` exits 1 when a target is missed.
 
     .venv/bin/python bench/checkpointer.py [--turns 500] [--threads 50] [--repeat 3]
+        [--loop asyncio|uvloop]
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import uvloop
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
@@ -162,7 +164,8 @@ async def main(args: argparse.Namespace) -> int:
         print(
             f"{args.turns} turns over {args.threads} threads x {args.repeat}; "
             f"{redis_health.version} ({endpoints.redis_source}), "
-            f"{pg_health.version} ({endpoints.postgres_source}); python {sys.version.split()[0]}"
+            f"{pg_health.version} ({endpoints.postgres_source}); python {sys.version.split()[0]}, "
+            f"{args.loop} event loop"
         )
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
         async with AsyncExitStack() as stack:
@@ -206,4 +209,12 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    sys.exit(asyncio.run(main(parser.parse_args())))
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="the event loop of every saver (uvloop: what uvicorn runs chat services on)",
+    )
+    args = parser.parse_args()
+    run = uvloop.run if args.loop == "uvloop" else asyncio.run
+    sys.exit(run(main(args)))

@@ -118,12 +118,16 @@ async def fetch_column(database_url: str, query: str, *args: object) -> list[obj
 
 
 def run_bench(
-    script: str, redis_url: str, database_url: str, timeout: float
+    script: str,
+    redis_url: str,
+    database_url: str,
+    timeout: float,
+    args: tuple[str, ...] = ("--quick",),
 ) -> subprocess.CompletedProcess[str]:
-    """``bench/<script> --quick`` on the given servers, its output captured."""
+    """``bench/<script> --quick`` (or ``args``) on the given servers, its output captured."""
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
     return subprocess.run(
-        [sys.executable, f"bench/{script}", "--quick"],
+        [sys.executable, f"bench/{script}", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
