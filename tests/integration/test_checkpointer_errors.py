@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.conformance.test_utils import (
     generate_checkpoint,
     generate_config,
@@ -234,3 +235,27 @@ async def test_a_saver_reconnects_after_losing_its_connection(
         result = await chat_turn(graph, "t1", "again")
         assert len(result["messages"]) == 4
         assert await saver.aget_tuple(turn_config("t1")) is not None
+
+
+async def test_a_server_that_lost_the_scripts_gets_them_again_reads_and_writes_go_on(
+    redis_url: str, redis: aioredis.Redis
+) -> None:
+    async with open_saver(redis_url) as saver:
+        graph = chat_graph(saver)
+        await chat_turn(graph, "t1", "hello", run_id="run-1")
+        # As after a restart. A read runs a script of its own.
+        await redis.script_flush()
+        latest = await saver.aget_tuple(turn_config("t1"))
+        assert latest is not None
+        # A write with a run starts with a script, before its MULTI ... EXEC.
+        await redis.script_flush()
+        checkpoint = {**latest.checkpoint, "id": str(uuid6())}
+        metadata: Any = {"source": "update", "step": 9, "run_id": "run-2"}
+        await saver.aput(latest.config, checkpoint, metadata, {})
+        newest = await saver.aget_tuple(turn_config("t1"))
+        assert newest is not None
+        assert newest.checkpoint["id"] == checkpoint["id"]
+        # The run was recorded: deleting it leaves run-1's checkpoints only.
+        await saver.adelete_for_runs(["run-2"])
+        left = {t.metadata.get("run_id") async for t in saver.alist(turn_config("t1"))}
+        assert left == {"run-1"}
