@@ -11,7 +11,10 @@ caller's commands, and Redis answers in order. A caller that is cancelled
 leaves its replies to be read and dropped, so nobody gets another's reply.
 
 It is opened from the settings redis-py parsed from the URL (redis://,
-rediss://, unix://, user, password, db, client name).
+rediss://, unix://, user, password, db, client name) and the client's
+socket_timeout: a server that leaves a batch unanswered that long (hung, or
+cut off without the connection closing) fails every caller waiting on the
+connection, which is then reopened, as redis-py does.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from hiredis import pack_command
 from redis.asyncio.connection import ConnectionPool, SSLConnection, UnixDomainSocketConnection
 from redis.exceptions import BusyLoadingError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 Arg = str | bytes | int
 Command = tuple[Arg, ...]
@@ -51,19 +55,26 @@ def reply_error(message: str) -> ResponseError | BusyLoadingError:
 class _Protocol(asyncio.Protocol):
     """Matches replies to batches in order; one future per batch."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float | None = None) -> None:
         self.transport: asyncio.Transport | None = None
         # Looked up once: on 3.11 get_running_loop() makes a getpid() system call each time.
         self._loop = asyncio.get_running_loop()
         self._reader = hiredis.Reader(replyError=reply_error)
         self._waiting: deque[tuple[int, list[Any], asyncio.Future[list[Any]]]] = deque()
         self.lost: Exception | None = None
+        # When the server last showed progress on what is owed: a reply, or a
+        # batch sent while nothing was owed. One timer watches it, re-armed only
+        # when it fires, not on every batch.
+        self._timeout = timeout
+        self._progress = 0.0
+        self._watchdog: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not subclasses of asyncio.Transport: no isinstance check.
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        self._progress = self._loop.time()
         self._reader.feed(data)
         waiting = self._waiting
         while waiting:
@@ -78,19 +89,47 @@ class _Protocol(asyncio.Protocol):
                 future.set_result(replies)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = RedisConnectionError(f"connection to Redis lost: {exc or 'closed by server'}")
+        if self.lost is None:
+            self.lost = RedisConnectionError(
+                f"connection to Redis lost: {exc or 'closed by server'}"
+            )
+        self._fail_waiting(self.lost)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+
+    def _fail_waiting(self, error: Exception) -> None:
         while self._waiting:
             future = self._waiting.popleft()[2]
             if not future.done():
-                future.set_exception(self.lost)
+                future.set_exception(error)
+
+    def _watch(self) -> None:
+        self._watchdog = None
+        if not self._waiting or self._timeout is None or self.lost is not None:
+            return
+        silent = self._loop.time() - self._progress
+        if silent < self._timeout:
+            self._watchdog = self._loop.call_later(self._timeout - silent, self._watch)
+            return
+        # The replies still due may come later and would be read as the answers
+        # to other batches: the connection cannot be used again.
+        self.lost = RedisTimeoutError(f"no reply from Redis within {self._timeout:g}s")
+        self._fail_waiting(self.lost)
+        if self.transport is not None:
+            self.transport.abort()
 
     def send(self, payload: bytes, count: int) -> asyncio.Future[list[Any]]:
         """Write a batch of ``count`` commands; the future gets their replies."""
         if self.lost is not None or self.transport is None:
             raise self.lost or RedisConnectionError("not connected to Redis")
         future: asyncio.Future[list[Any]] = self._loop.create_future()
+        if not self._waiting:
+            self._progress = self._loop.time()
         self._waiting.append((count, [], future))
         self.transport.write(payload)
+        if self._timeout is not None and self._watchdog is None:
+            self._watchdog = self._loop.call_later(self._timeout, self._watch)
         return future
 
 
@@ -141,14 +180,18 @@ class MultiplexedConnection:
         cls = self._pool.connection_class
         try:
             async with asyncio.timeout(timeout):
+
+                def make() -> _Protocol:
+                    return _Protocol(kwargs.get("socket_timeout"))
+
                 if issubclass(cls, UnixDomainSocketConnection):
-                    _, protocol = await loop.create_unix_connection(_Protocol, kwargs["path"])
+                    _, protocol = await loop.create_unix_connection(make, kwargs["path"])
                 else:
                     ssl = (
                         cls(**kwargs).ssl_context.get() if issubclass(cls, SSLConnection) else None
                     )
                     host, port = kwargs.get("host", "localhost"), kwargs.get("port", 6379)
-                    _, protocol = await loop.create_connection(_Protocol, host, port, ssl=ssl)
+                    _, protocol = await loop.create_connection(make, host, port, ssl=ssl)
                 await self._handshake(protocol, kwargs)
         except TimeoutError:
             raise RedisConnectionError(f"no connection to Redis within {timeout}s") from None

@@ -100,10 +100,19 @@ class RedisCheckpointSaver(BaseCheckpointSaver[str]):
 
     @classmethod
     def from_url(
-        cls, url: str, *, connect_timeout: float = 2.0, **options: Unpack[SaverOptions]
+        cls,
+        url: str,
+        *,
+        connect_timeout: float = 2.0,
+        timeout: float | None = 10.0,
+        **options: Unpack[SaverOptions],
     ) -> RedisCheckpointSaver:
-        """A saver with its own connection pool to ``url``, closed when the saver exits."""
-        client = RedisClient.from_url(url, connect_timeout=connect_timeout)
+        """A saver with its own connection pool to ``url``, closed when the saver exits.
+
+        A call Redis has not answered within ``timeout`` seconds (None: no
+        limit) raises ServiceUnavailableError instead of holding the turn.
+        """
+        client = RedisClient.from_url(url, connect_timeout=connect_timeout, socket_timeout=timeout)
         return cls(client, owns_client=True, **options)
 
     async def setup(self) -> None:

@@ -139,8 +139,15 @@ async def test_every_call_without_redis_names_redis() -> None:
 
 
 @contextlib.asynccontextmanager
-async def cutting_proxy(redis_url: str, marker: bytes) -> AsyncIterator[str]:
-    """A proxy to ``redis_url`` that drops the connection just before ``marker`` goes out."""
+async def cutting_proxy(
+    redis_url: str, marker: bytes, *, hold: asyncio.Event | None = None
+) -> AsyncIterator[str]:
+    """A proxy to ``redis_url`` that drops the connection just before ``marker`` goes out.
+
+    With ``hold``, it keeps the connection open instead and sends nothing more
+    until ``hold`` is set, as a hung server or a network that lost its route
+    would: the client hears nothing, and no error either.
+    """
     target = parse_url(redis_url)
 
     async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
@@ -160,6 +167,8 @@ async def cutting_proxy(redis_url: str, marker: bytes) -> AsyncIterator[str]:
                 if (at := data.find(marker)) >= 0:
                     server_w.write(data[:at])
                     await server_w.drain()
+                    if hold is not None:
+                        await hold.wait()
                     # Let Redis read what it got before it sees the connection go.
                     await asyncio.sleep(0.05)
                     return
@@ -190,6 +199,25 @@ async def test_a_put_cut_off_before_exec_leaves_no_trace(
             await saver.aput_writes(generate_config("t1", checkpoint_id="1"), [("ch", 1)], "t")
         await saver.aclose()
     assert await keys_under(redis, "cp-test:cut") == set()
+
+
+async def test_a_server_that_stops_answering_times_out_and_nothing_is_written(
+    redis_url: str, redis: aioredis.Redis
+) -> None:
+    hold = asyncio.Event()
+    async with cutting_proxy(redis_url, b"EXEC\r\n", hold=hold) as proxied:
+        saver = RedisCheckpointSaver.from_url(proxied, key_prefix="cp-test:hung", timeout=0.3)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(ServiceUnavailableError, match=r"no reply from Redis within 0\.3s"):
+            await saver.aput(generate_config("t1"), generate_checkpoint(), generate_metadata(), {})
+        assert asyncio.get_running_loop().time() - started < 5
+        # The connection that timed out is not used again: the next call opens
+        # another, whose reads go through (the proxy holds only at EXEC).
+        assert await saver.aget_tuple(generate_config("t1")) is None
+        hold.set()
+        await saver.aclose()
+    # The held EXEC never reached Redis: the transaction went with its connection.
+    assert await keys_under(redis, "cp-test:hung") == set()
 
 
 async def test_a_command_refused_in_a_transaction_is_raised_and_nothing_is_written(
