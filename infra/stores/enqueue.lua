@@ -23,6 +23,25 @@ local last = tonumber(redis.call('GET', VERSION_KEY) or '0')
 local version = math.max(last + 1, now_us)
 local first = string.format('%.0f', version)
 local tail = ',"written_at":' .. string.format('%.0f', now_us) .. '}'
+local et = string.format('%.0f', math.floor(now_us / 1000))
+
+-- One write, what an idle producer sends: the same keys and text as a
+-- group of one below, in straight lines. The tables and the callback a
+-- group needs were a third of this script's time for a single write.
+local ops = ARGV[2]
+local a = string.find(ops, '\0', 1, true)
+local b = string.find(ops, '\0', a + 1, true)
+if not string.find(ops, '\0', b + 1, true) then
+  local ns = string.sub(ops, 1, a - 1)
+  local op = string.sub(ops, b + 1) .. ',"version":' .. first .. tail
+  redis.call('HSET', ENTRIES .. ns, string.sub(ops, a + 1, b - 1), first .. ' ' .. op)
+  redis.call('ZADD', PENDING_KEY, 0, ns)
+  redis.call('SET', VERSION_KEY, first)
+  redis.call('SET', JOB_KEY_PREFIX .. ARGV[1], JOB_HEAD .. et .. JOB_OPS .. op .. JOB_TAIL)
+  redis.call('ZADD', QUEUE_KEY, et, ARGV[1])
+  return first
+end
+
 -- The ops' versions follow each other: a version's text is the text of its
 -- hundreds, formatted once per hundred, and its last two digits from a table
 -- (string.format per op was a tenth of this script's time), made only for a
@@ -39,7 +58,7 @@ local n = 0
 -- pairs for the namespaces: one call for all.
 local hashes = {}
 local names = {}
-each_triple(ARGV[2], function(ns, key, fragment)
+each_triple(ops, function(ns, key, fragment)
   if n > 0 then
     low = low + 1
     if low == 100 then
@@ -77,7 +96,6 @@ each_triple(ARGV[2], function(ns, key, fragment)
 end)
 redis.call('ZADD', PENDING_KEY, unpack(names))
 redis.call('SET', VERSION_KEY, string.format('%.0f', version - 1))
-local et = string.format('%.0f', math.floor(now_us / 1000))
 redis.call('SET', JOB_KEY_PREFIX .. ARGV[1], JOB_HEAD .. et .. JOB_OPS .. table.concat(pieces) .. JOB_TAIL)
 redis.call('ZADD', QUEUE_KEY, et, ARGV[1])
 return first

@@ -85,6 +85,43 @@ async def test_a_group_numbers_its_ops_one_by_one_across_hundreds(
         assert orjson.loads(pending) == op
 
 
+async def test_a_single_write_and_a_group_make_ops_and_entries_of_one_format(
+    producer: WriteProducer, redis: RedisClient, keys: QueueKeys
+) -> None:
+    # The script takes a shorter path for one write than for a group.
+    await producer.submit(encode_put(("users", "u0"), "alone", {"v": 1}, 5))
+    await producer.submit_many(
+        [encode_put(("users", "u1"), "grouped", {"v": 1}, 5), encode_delete(("users", "u2"), "x")]
+    )
+    seconds, micros = await redis.redis.time()
+    now_us = seconds * 1_000_000 + micros
+    [[alone], [grouped, _]] = sorted(await queued_ops(redis, keys), key=len)
+    for op in (alone, grouped):
+        written_at = op.pop("written_at")
+        version = op.pop("version")
+        assert isinstance(written_at, int)
+        assert isinstance(version, int)
+        # Redis's clock, in microseconds; a version is never behind it.
+        assert 0 <= now_us - written_at < 60_000_000
+        assert version >= written_at
+        namespace = ".".join(op["namespace"])  # type: ignore[arg-type]
+        entry = await redis.redis.hget(keys.pending_entries(namespace), op["key"])
+        assert entry.partition(b" ")[0] == b"%d" % version
+        assert orjson.loads(entry.partition(b" ")[2]) == {
+            **op,
+            "version": version,
+            "written_at": written_at,
+        }
+    assert {**alone, "namespace": ["users", "u1"], "key": "grouped"} == grouped
+    pending = await redis.redis.zrange(keys.pending_namespaces, 0, -1)
+    assert pending == [b"users.u0", b"users.u1", b"users.u2"]
+    job_ids = await redis.redis.zrange(keys.queue, 0, -1, withscores=True)
+    for job_id, score in job_ids:
+        job = orjson.loads(await redis.redis.get(keys.job(job_id.decode())))
+        assert list(job) == ["t", "f", "k", "et", "a"]
+        assert job["et"] == score == job["a"][0][0]["written_at"] // 1000
+
+
 async def test_the_write_is_pending_until_committed(
     producer: WriteProducer, redis: RedisClient, keys: QueueKeys
 ) -> None:
