@@ -36,13 +36,19 @@ class RedisClient:
         url: str,
         *,
         connect_timeout: float = 2.0,
+        socket_timeout: float | None = 10.0,
         max_connections: int | None = None,
         **kw: Any,
     ) -> RedisClient:
-        """Connect lazily to ``url`` (redis://, rediss:// with TLS, or unix://)."""
+        """Connect lazily to ``url`` (redis://, rediss:// with TLS, or unix://).
+
+        A command unanswered for ``socket_timeout`` seconds (None: no limit)
+        fails as Redis being unavailable: a hung server does not hold callers.
+        """
         redis = aioredis.Redis.from_url(
             url,
             socket_connect_timeout=connect_timeout,
+            socket_timeout=socket_timeout,
             max_connections=max_connections,
             **kw,
         )

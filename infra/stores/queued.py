@@ -87,7 +87,7 @@ class QueuedStore(BaseStore):
         PostgreSQL need not answer: puts and deletes only need Redis, and reads
         raise ServiceUnavailableError naming PostgreSQL until it is back.
         """
-        redis = RedisClient.from_url(redis_url, socket_timeout=10.0)
+        redis = RedisClient.from_url(redis_url)
         try:
             # No connection up front: writes must work while PostgreSQL is away.
             async with PostgresStore.from_url(

@@ -23,6 +23,7 @@ from domain.errors import ServiceUnavailableError
 from infra.checkpointers import RedisCheckpointSaver
 from infra.checkpointers.connections import pack, reply_error
 from infra.checkpointers.keys import MISSING_THREAD_MESSAGE
+from infra.redis_client import RedisClient
 from tests.checkpointer_support import chat_graph, chat_turn, keys_under, open_saver, turn_config
 
 NOWHERE = "redis://:hunter2@127.0.0.1:1/0"
@@ -201,12 +202,18 @@ async def test_a_put_cut_off_before_exec_leaves_no_trace(
     assert await keys_under(redis, "cp-test:cut") == set()
 
 
+@pytest.mark.parametrize("built", ["from_url", "on a client"])
 async def test_a_server_that_stops_answering_times_out_and_nothing_is_written(
-    redis_url: str, redis: aioredis.Redis
+    redis_url: str, redis: aioredis.Redis, built: str
 ) -> None:
     hold = asyncio.Event()
     async with cutting_proxy(redis_url, b"EXEC\r\n", hold=hold) as proxied:
-        saver = RedisCheckpointSaver.from_url(proxied, key_prefix="cp-test:hung", timeout=0.3)
+        if built == "from_url":
+            saver = RedisCheckpointSaver.from_url(proxied, key_prefix="cp-test:hung", timeout=0.3)
+        else:
+            # As RedisCheckpointerRepository.from_settings builds it: the client's timeout.
+            client = RedisClient.from_url(proxied, socket_timeout=0.3)
+            saver = RedisCheckpointSaver(client, key_prefix="cp-test:hung", owns_client=True)
         started = asyncio.get_running_loop().time()
         with pytest.raises(ServiceUnavailableError, match=r"no reply from Redis within 0\.3s"):
             await saver.aput(generate_config("t1"), generate_checkpoint(), generate_metadata(), {})

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
@@ -54,3 +56,27 @@ async def test_postgres_client_close_releases_connections(database_url: str) -> 
     await client.close()
     with pytest.raises(asyncpg.exceptions.InterfaceError):
         await client.pool.fetchval("SELECT 1")
+
+
+async def test_redis_client_gives_up_on_a_server_that_never_answers() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Takes every command and answers none, as a hung server would.
+        while await reader.read(65536):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        default = RedisClient.from_url(f"redis://127.0.0.1:{port}/0")
+        assert default.redis.connection_pool.connection_kwargs["socket_timeout"] == 10.0
+        await default.aclose()
+        client = RedisClient.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=0.3)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(ServiceUnavailableError, match="Redis"):
+            await client.ping()
+        assert asyncio.get_running_loop().time() - started < 5
+        await client.aclose()
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -52,7 +52,7 @@ def _positive(text: str) -> int:
 
 async def collect(settings: Settings, *, scan_limit: int, by_namespace: bool) -> QueueStats:
     """Read the queue's figures from REDIS_URL (never an embedded server: it would be empty)."""
-    async with RedisClient.from_url(settings.redis_target, socket_timeout=10.0) as client:
+    async with RedisClient.from_url(settings.redis_target) as client:
         return await read_queue_stats(
             client.redis,
             QueueKeys(settings.queue_name),
