@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from tests.e2e.conftest import StartWorker
 from tests.e2e.load import NS, Load, drained, mismatches, stored
 from tests.e2e.servers import OwnedValkey, owned_postgres, owned_valkey
 from tests.e2e.test_cli import chatmem
-from tests.e2e.workers import WORKER_COMMAND, WorkerProcess, logged_count, wait_logged
+from tests.e2e.workers import logged_count, spawn_worker, wait_logged
 
 pytestmark = pytest.mark.slow
 
@@ -102,26 +100,14 @@ async def test_a_worker_rides_out_a_redis_outage_and_goes_on_when_it_returns(
     assert not mismatches(load, await stored(worker_env["DATABASE_URL"]))
 
 
-def _spawn_worker(env: dict[str, str], log_path: Path) -> WorkerProcess:
-    """A worker process, not waited for: its Redis may not answer yet."""
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(list(WORKER_COMMAND), env=env, stdout=log, stderr=log)
-    return WorkerProcess(process, log_path, env)
-
-
 async def test_a_worker_started_before_its_redis_waits_for_it_then_persists(
     worker_env: dict[str, str], tmp_path: Path
 ) -> None:
     keys = QueueKeys(worker_env["QUEUE_NAME"])
     valkey = OwnedValkey(tmp_path / "valkey")  # not started: the worker comes up first
-    env = {
-        **os.environ,
-        **worker_env,
-        "REDIS_URL": valkey.url,
-        "WORKER_STARTUP_WAIT": "60",
-        "LOG_FORMAT": "json",
-    }
-    worker = await asyncio.to_thread(_spawn_worker, env, tmp_path / "worker.log")
+    env = {**worker_env, "REDIS_URL": valkey.url, "WORKER_STARTUP_WAIT": "60"}
+    # Not waited for: its Redis does not answer yet.
+    worker = await asyncio.to_thread(spawn_worker, env, tmp_path / "worker.log")
     process = worker.process
     started = False
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from worker.loadtest.workers import WORKER_COMMAND, WorkerProcess, start_worker
+from worker.loadtest.workers import WORKER_COMMAND, WorkerProcess, spawn_worker, start_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,4 +28,12 @@ async def wait_logged(
             await asyncio.sleep(0.05)
 
 
-__all__ = ["ROOT", "WORKER_COMMAND", "WorkerProcess", "logged_count", "start_worker", "wait_logged"]
+__all__ = [
+    "ROOT",
+    "WORKER_COMMAND",
+    "WorkerProcess",
+    "logged_count",
+    "spawn_worker",
+    "start_worker",
+    "wait_logged",
+]

@@ -41,6 +41,28 @@ class WorkerProcess:
         return self.process.wait(timeout=timeout)
 
 
+def spawn_worker(
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    command: Sequence[str] = WORKER_COMMAND,
+    cwd: Path | None = None,
+    preexec_fn: Callable[[], object] | None = None,
+) -> WorkerProcess:
+    """Start a worker with ``env`` (JSON logs into ``log_path``), without waiting for it."""
+    full_env = {**os.environ, "LOG_FORMAT": "json", **env}
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            list(command),
+            env=full_env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,
+        )
+    return WorkerProcess(process, log_path, full_env)
+
+
 def start_worker(
     env: dict[str, str],
     log_path: Path,
@@ -51,20 +73,11 @@ def start_worker(
     preexec_fn: Callable[[], object] | None = None,
 ) -> WorkerProcess:
     """Start a worker with ``env`` and wait for arq's health-check key (it is taking jobs)."""
-    full_env = {**os.environ, "LOG_FORMAT": "json", **env}
     client = redis.Redis.from_url(env["REDIS_URL"])
     health_key = f"{env['QUEUE_NAME']}:health-check"
     client.delete(health_key)
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            list(command),
-            env=full_env,
-            cwd=cwd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=preexec_fn,
-        )
-    worker = WorkerProcess(process, log_path, full_env)
+    worker = spawn_worker(env, log_path, command=command, cwd=cwd, preexec_fn=preexec_fn)
+    process = worker.process
     deadline = time.monotonic() + ready_timeout
     try:
         while not client.exists(health_key):
